@@ -1,0 +1,139 @@
+// swift-tools-version:6.1
+//
+// dirsync: keeps a PostgreSQL copy of Microsoft Entra ID directories fresh through Graph delta queries.
+//
+// Layout (a concern is found by its folder name):
+//   CCurl, CLibPQ, COpenSSL   system C libraries from Debian, wrapped by module map + shim header
+//   BlockingCalls             the dedicated-thread bridge every blocking C call goes through
+//   DirSyncCore               pure logic: model, Graph protocol, delta planning, merge, status (no I/O)
+//   GraphHTTP                 libcurl adapter: transport, tokens, Graph client
+//   PostgresStore             libpq adapter: connection, COPY, migrations runner, directory store
+//   DirSyncMigrations         migrations/*.sql embedded into the binary at build time
+//   GraphSimulator            pure stand-in for Microsoft Graph and the identity platform
+//   GraphSimulatorServer      serves GraphSimulator over loopback HTTP (FlyingFox)
+//   dirsync, graph-sim        executables: parse, wire, print
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "dirsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dirsync", targets: ["dirsync"]),
+        .executable(name: "graph-sim", targets: ["graph-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian packages; no vendored C)
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Shared infrastructure
+        .target(name: "BlockingCalls", swiftSettings: strictSettings),
+
+        // MARK: Pure core
+        .target(name: "DirSyncCore", swiftSettings: strictSettings),
+
+        // MARK: Adapters
+        .target(
+            name: "GraphHTTP",
+            dependencies: [
+                "DirSyncCore", "CCurl", "COpenSSL", "BlockingCalls",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "DirSyncCore", "CLibPQ", "BlockingCalls",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "DirSyncMigrations",
+            dependencies: ["DirSyncCore"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        .executableTarget(name: "embed-migrations", swiftSettings: strictSettings),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+
+        // MARK: Graph simulator (tests, demo, benchmarks)
+        .target(name: "GraphSimulator", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        .target(
+            name: "GraphSimulatorServer",
+            dependencies: [
+                "GraphSimulator",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "graph-sim",
+            dependencies: [
+                "GraphSimulator", "GraphSimulatorServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: The command-line tool
+        .executableTarget(
+            name: "dirsync",
+            dependencies: [
+                "DirSyncCore", "GraphHTTP", "PostgresStore", "DirSyncMigrations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Test support and tests
+        .target(
+            name: "DirSyncTestSupport",
+            dependencies: [
+                "DirSyncCore", "PostgresStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "DirSyncCoreTests", dependencies: ["DirSyncCore", "DirSyncTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GraphSimulatorTests",
+            dependencies: ["GraphSimulator", "GraphSimulatorServer"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GraphHTTPTests",
+            dependencies: [
+                "GraphHTTP", "DirSyncCore", "GraphSimulator", "GraphSimulatorServer", "DirSyncTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "PostgresStore", "DirSyncCore", "DirSyncMigrations", "DirSyncTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DirSyncEndToEndTests",
+            dependencies: ["DirSyncCore", "DirSyncTestSupport", "PostgresStore", "DirSyncMigrations"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,1 @@
+// Placeholder until the DirSyncTestSupport target lands; removed by its first real file.

@@ -1,0 +1,1 @@
+// Placeholder until the GraphHTTP target lands; removed by its first real file.

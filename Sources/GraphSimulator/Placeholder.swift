@@ -1,0 +1,1 @@
+// Placeholder until the GraphSimulator target lands; removed by its first real file.

@@ -1,0 +1,2 @@
+// Placeholder until the dirsync command lands.
+print("dirsync: not built yet")

@@ -1,0 +1,2 @@
+// Placeholder until the graph-sim executable lands.
+print("graph-sim: not built yet")
