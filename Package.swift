@@ -41,7 +41,11 @@ let package = Package(
         .target(name: "BlockingCalls", swiftSettings: strictSettings),
 
         // MARK: Pure core
-        .target(name: "DirSyncCore", swiftSettings: strictSettings),
+        .target(
+            name: "DirSyncCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: Adapters
         .target(
