@@ -107,8 +107,9 @@ let package = Package(
         .target(
             name: "DirSyncTestSupport",
             dependencies: [
-                "DirSyncCore", "PostgresStore",
+                "DirSyncCore", "PostgresStore", "DirSyncMigrations",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -131,12 +132,17 @@ let package = Package(
             dependencies: [
                 "PostgresStore", "DirSyncCore", "DirSyncMigrations", "DirSyncTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "DirSyncEndToEndTests",
-            dependencies: ["DirSyncCore", "DirSyncTestSupport", "PostgresStore", "DirSyncMigrations"],
+            dependencies: [
+                "DirSyncCore", "DirSyncTestSupport", "PostgresStore", "DirSyncMigrations",
+                // Built first so the tests can run them as child processes.
+                "dirsync", "graph-sim",
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,1 +1,0 @@
-// Placeholder until the DirSyncTestSupport target lands; removed by its first real file.
