@@ -1,2 +1,0 @@
-// Placeholder until the dirsync command lands.
-print("dirsync: not built yet")
