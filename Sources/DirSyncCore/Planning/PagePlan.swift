@@ -1,0 +1,78 @@
+import Foundation
+
+/// Why a directory row is being marked deleted; stored in `deleted_reason`.
+public enum DeletionReason: String, Sendable, Equatable, CaseIterable {
+    /// Graph reported `@removed` with reason `changed`: the object sits in the tenant's deleted items.
+    case softDeleted = "soft_deleted"
+    /// Graph reported `@removed` with reason `deleted`: the object is gone for good.
+    case hardDeleted = "hard_deleted"
+    /// A completed full round did not contain the object (deleted while no delta state existed).
+    case notInFullSync = "not_in_full_sync"
+
+    public init(_ removal: RemovalReason) {
+        switch removal {
+        case .changed: self = .softDeleted
+        case .deleted: self = .hardDeleted
+        }
+    }
+}
+
+/// An object a page reported as removed.
+public struct ObjectRemoval: Sendable, Equatable, Hashable {
+    public var id: UUID
+    public var reason: DeletionReason
+
+    public init(id: UUID, reason: DeletionReason) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
+/// One membership a page adds (or confirms, in a full round).
+public struct MembershipAddition: Sendable, Equatable, Hashable {
+    public var groupID: UUID
+    public var memberID: UUID
+    public var memberType: MemberType
+
+    public init(groupID: UUID, memberID: UUID, memberType: MemberType) {
+        self.groupID = groupID
+        self.memberID = memberID
+        self.memberType = memberType
+    }
+}
+
+/// One membership a page ends.
+public struct MembershipRemoval: Sendable, Equatable, Hashable {
+    public var groupID: UUID
+    public var memberID: UUID
+
+    public init(groupID: UUID, memberID: UUID) {
+        self.groupID = groupID
+        self.memberID = memberID
+    }
+}
+
+/// What one delta page asks the store to do, with duplicates within the page resolved.
+///
+/// The store applies a plan in one transaction: upserts (absent properties untouched), removals
+/// staged for the round's end, membership removals, membership additions, and the page's cursor.
+public struct PagePlan: Sendable, Equatable {
+    /// Users to insert or update, one per id, properties merged in page order.
+    public var users: [UserChange] = []
+    /// Groups to insert or update, one per id (their `memberChanges` are moved to the membership lists).
+    public var groups: [GroupChange] = []
+    /// Objects reported removed, one per id.
+    public var removals: [ObjectRemoval] = []
+    public var membershipAdditions: [MembershipAddition] = []
+    public var membershipRemovals: [MembershipRemoval] = []
+
+    public init() {}
+
+    /// Number of directory objects the page touched (upserts and removals).
+    public var objectCount: Int { users.count + groups.count + removals.count }
+
+    /// Whether applying the plan would change nothing.
+    public var isEmpty: Bool {
+        users.isEmpty && groups.isEmpty && removals.isEmpty && membershipAdditions.isEmpty && membershipRemovals.isEmpty
+    }
+}

@@ -1,0 +1,104 @@
+import DirSyncCore
+import Foundation
+import Testing
+
+@Suite("Delta planner")
+struct DeltaPlannerTests {
+    let alice = UUID(), bob = UUID(), team = UUID(), other = UUID()
+
+    private func user(_ id: UUID, _ configure: (inout UserChange) -> Void = { _ in }) -> UserChange {
+        var change = UserChange(id: id)
+        configure(&change)
+        return change
+    }
+
+    private func group(_ id: UUID, _ configure: (inout GroupChange) -> Void = { _ in }) -> GroupChange {
+        var change = GroupChange(id: id)
+        configure(&change)
+        return change
+    }
+
+    @Test("a repeated user merges property by property: later present values win, absent ones keep earlier values")
+    func repeatedUserMerges() {
+        let plan = DeltaPlanner.plan(users: [
+            user(alice) { $0.displayName = .value("Alice"); $0.mail = .value("a@x.example"); $0.jobTitle = .value("Eng") },
+            user(bob) { $0.displayName = .value("Bob") },
+            user(alice) { $0.displayName = .value("Alice B"); $0.jobTitle = .null },
+        ])
+        #expect(plan.users.map(\.id) == [alice, bob])
+        #expect(plan.users[0].displayName == .value("Alice B"))
+        #expect(plan.users[0].mail == .value("a@x.example"))
+        #expect(plan.users[0].jobTitle == .null)
+        #expect(plan.users[0].surname == .absent)
+        #expect(plan.removals.isEmpty)
+    }
+
+    @Test("@removed after an upsert cancels the upsert and keeps the reason")
+    func removalWins() {
+        let plan = DeltaPlanner.plan(users: [user(alice) { $0.displayName = .value("A") }, user(alice) { $0.removed = .changed }])
+        #expect(plan.users.isEmpty)
+        #expect(plan.removals == [ObjectRemoval(id: alice, reason: .softDeleted)])
+    }
+
+    @Test("an object reported after its @removed was restored: it comes back whole and the removal is cancelled")
+    func restoreAfterRemoval() {
+        let plan = DeltaPlanner.plan(users: [
+            user(alice) { $0.removed = .deleted },
+            user(alice) { $0.displayName = .value("Alice"); $0.mail = .null },
+        ])
+        #expect(plan.removals.isEmpty)
+        #expect(plan.users.count == 1)
+        #expect(plan.users[0].displayName == .value("Alice"))
+        #expect(plan.users[0].mail == .null)
+    }
+
+    @Test("Graph's removal reasons map to stored deletion reasons")
+    func reasonsMap() {
+        #expect(DeletionReason(RemovalReason.changed) == .softDeleted)
+        #expect(DeletionReason(RemovalReason.deleted) == .hardDeleted)
+    }
+
+    @Test("members@delta entries become additions and removals; the last entry per member wins")
+    func membershipChanges() {
+        let plan = DeltaPlanner.plan(groups: [
+            group(team) {
+                $0.displayName = .value("Team")
+                $0.memberChanges = [
+                    MemberChange(memberID: alice, memberType: .user, removed: false),
+                    MemberChange(memberID: bob, memberType: .user, removed: true),
+                    MemberChange(memberID: other, memberType: .device, removed: false),
+                ]
+            },
+            group(team) { $0.memberChanges = [MemberChange(memberID: other, memberType: .device, removed: true)] },
+        ])
+        #expect(plan.groups.count == 1)
+        #expect(plan.groups[0].displayName == .value("Team"))
+        #expect(plan.groups[0].memberChanges.isEmpty)
+        #expect(plan.membershipAdditions == [MembershipAddition(groupID: team, memberID: alice, memberType: .user)])
+        #expect(Set(plan.membershipRemovals) == [MembershipRemoval(groupID: team, memberID: bob), MembershipRemoval(groupID: team, memberID: other)])
+    }
+
+    @Test("a group repeated on one page with different member slices keeps every slice")
+    func splitGroupSlicesAccumulate() {
+        let members = (0..<10).map { _ in UUID() }
+        let plan = DeltaPlanner.plan(groups: [
+            group(team) { g in g.displayName = .value("Big"); g.memberChanges = members[0..<5].map { MemberChange(memberID: $0, memberType: .user, removed: false) } },
+            group(team) { g in g.displayName = .value("Big"); g.memberChanges = members[5...].map { MemberChange(memberID: $0, memberType: .group, removed: false) } },
+        ])
+        #expect(plan.groups.count == 1)
+        #expect(plan.membershipAdditions.count == 10)
+        #expect(plan.membershipAdditions.filter { $0.memberType == .group }.map(\.memberID) == Array(members[5...]))
+    }
+
+    @Test("membership changes of a group removed on the same page are dropped")
+    func removedGroupDropsMemberships() {
+        let plan = DeltaPlanner.plan(groups: [
+            group(team) { $0.memberChanges = [MemberChange(memberID: alice, memberType: .user, removed: false)] },
+            group(team) { $0.removed = .deleted },
+        ])
+        #expect(plan.groups.isEmpty)
+        #expect(plan.removals == [ObjectRemoval(id: team, reason: .hardDeleted)])
+        #expect(plan.membershipAdditions.isEmpty)
+        #expect(plan.membershipRemovals.isEmpty)
+    }
+}
