@@ -1,0 +1,86 @@
+import Foundation
+
+/// Builds every URL the Graph client requests, from the configured Graph root and authority host.
+///
+/// Nothing else in the client assembles URLs: nextLink and deltaLink are followed exactly as Graph
+/// returned them (graph-delta-facts §1, "re-use those URLs exactly as given").
+public struct GraphEndpoints: Sendable, Equatable {
+    /// The `$select` list for `users/delta`: the columns dirsync stores.
+    public static let userSelect = "id,userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses"
+    /// The `$select` list for `groups/delta`; `members` makes Graph report `members@delta`.
+    public static let groupSelect = "id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,members"
+
+    /// Graph's root, e.g. `https://graph.microsoft.com`, without a trailing slash.
+    public let graphBaseURL: String
+    /// The identity platform's root, e.g. `https://login.microsoftonline.com`, without a trailing slash.
+    public let authorityHost: String
+    /// The API version path segment, `v1.0`.
+    public let apiVersion: String
+
+    /// - Parameters:
+    ///   - graphBaseURL: Graph's root URL; a trailing slash is removed.
+    ///   - authorityHost: the identity platform's root URL; a trailing slash is removed.
+    ///   - apiVersion: the Graph API version, `v1.0` unless testing a preview.
+    public init(graphBaseURL: String, authorityHost: String, apiVersion: String = "v1.0") {
+        self.graphBaseURL = Self.trimmingSlashes(graphBaseURL)
+        self.authorityHost = Self.trimmingSlashes(authorityHost)
+        self.apiVersion = apiVersion
+    }
+
+    /// The endpoints of a Microsoft cloud.
+    public init(cloud: GraphCloud) {
+        self.init(graphBaseURL: cloud.graphBaseURL, authorityHost: cloud.authorityHost)
+    }
+
+    /// The first request of a full delta round for `resource`, with its `$select`.
+    public func initialDeltaURL(_ resource: DirectoryResource) -> String {
+        switch resource {
+        case .users: "\(graphBaseURL)/\(apiVersion)/users/delta?$select=\(Self.userSelect)"
+        case .groups: "\(graphBaseURL)/\(apiVersion)/groups/delta?$select=\(Self.groupSelect)"
+        }
+    }
+
+    /// `/users/$count` or `/groups/$count`; the request needs `ConsistencyLevel: eventual`.
+    public func countURL(_ resource: DirectoryResource) -> String {
+        "\(graphBaseURL)/\(apiVersion)/\(resource.rawValue)/$count"
+    }
+
+    /// `/domains/{name}` with the name lower-cased and percent-encoded as one path segment.
+    public func domainURL(_ name: String) -> String {
+        "\(graphBaseURL)/\(apiVersion)/domains/\(Self.pathSegment(name.lowercased()))"
+    }
+
+    /// `/organization`: the tenant's own record (id, display name, verified domains).
+    public var organizationURL: String { "\(graphBaseURL)/\(apiVersion)/organization" }
+
+    /// The v2.0 token endpoint of `tenant` (a GUID or a domain name).
+    public func tokenURL(tenant: String) -> String {
+        "\(authorityHost)/\(Self.pathSegment(tenant))/oauth2/v2.0/token"
+    }
+
+    /// The OpenID Connect metadata of `domain`, used to discover the tenant GUID behind a domain.
+    public func openIDConfigurationURL(domain: String) -> String {
+        "\(authorityHost)/\(Self.pathSegment(domain.lowercased()))/v2.0/.well-known/openid-configuration"
+    }
+
+    /// The client-credentials scope for this Graph root, `<graph root>/.default`.
+    public var defaultScope: String { Self.defaultScope(graphBaseURL: graphBaseURL) }
+
+    /// `<graph root>/.default` for any Graph root.
+    public static func defaultScope(graphBaseURL: String) -> String {
+        "\(trimmingSlashes(graphBaseURL))/.default"
+    }
+
+    /// Percent-encodes `text` so it is exactly one URL path segment (RFC 3986 unreserved characters only).
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    private static func trimmingSlashes(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The Graph client bound to one tenant and application id. Cheap to create; holds no state of its own.
+public struct GraphTenantClient: Sendable {
+    /// The shared client (transport, tokens, counters).
+    public let client: GraphClient
+    /// The tenant and application this view acts for.
+    public let key: TokenKey
+
+    init(client: GraphClient, key: TokenKey) {
+        self.client = client
+        self.key = key
+    }
+
+    /// The first URL of a full delta round for `resource` (with `$select`).
+    public func initialDeltaURL(_ resource: DirectoryResource) -> String {
+        client.configuration.endpoints.initialDeltaURL(resource)
+    }
+
+    /// Fetches and decodes one delta page.
+    ///
+    /// - Parameters:
+    ///   - type: ``UserChange`` or ``GroupChange``.
+    ///   - link: ``initialDeltaURL(_:)`` or a stored nextLink/deltaLink, used exactly as given.
+    /// - Returns: the page and facts about the response (request id, attempts).
+    /// - Throws: ``GraphError`` — ``GraphError/Code/resyncRequired`` when the link expired,
+    ///   ``GraphError/Code/foreignLink`` (before anything is sent) when the link leaves the Graph host.
+    public func fetchDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws -> (page: DeltaPage<Object>, info: GraphResponseInfo) {
+        // Headers are not carried by links (graph-delta-facts §1): send Prefer on every page.
+        let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
+        return try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
+            try DeltaPageDecoder.decode(response.body, as: Object.self)
+        }
+    }
+
+    /// Fetches one delta page of either resource.
+    public func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo) {
+        switch resource {
+        case .users:
+            let (page, info) = try await fetchDeltaPage(UserChange.self, link: link)
+            return (.users(page), info)
+        case .groups:
+            let (page, info) = try await fetchDeltaPage(GroupChange.self, link: link)
+            return (.groups(page), info)
+        }
+    }
+
+    /// The number of users or groups in the tenant (`/$count`, eventual consistency).
+    public func count(_ resource: DirectoryResource) async throws -> Int {
+        let request = HTTPRequest(url: client.configuration.endpoints.countURL(resource),
+                                  headers: [("Accept", "text/plain"), ("ConsistencyLevel", "eventual")])
+        let (count, _) = try await client.perform(request, operation: .count(resource), key: key) { response in
+            let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let count = Int(text), count >= 0 else {
+                throw MalformedPageError(reason: "the $count answer is not a number", byteCount: response.body.count)
+            }
+            return count
+        }
+        return count
+    }
+
+    /// Reads `/domains/{name}` to check that the tenant owns and verified a domain.
+    /// - Throws: ``GraphError/Code/notFound`` when the tenant has no such domain.
+    public func domain(name: String) async throws -> GraphDomain {
+        let request = HTTPRequest(url: client.configuration.endpoints.domainURL(name), headers: [("Accept", "application/json")])
+        return try await client.perform(request, operation: .domain, key: key) { try GraphDomain(bytes: $0.body) }.0
+    }
+
+    /// Reads `/organization`: the tenant's id, name and verified domains.
+    public func organization() async throws -> GraphOrganization {
+        let request = HTTPRequest(url: client.configuration.endpoints.organizationURL, headers: [("Accept", "application/json")])
+        return try await client.perform(request, operation: .organization, key: key) { try GraphOrganization(bytes: $0.body) }.0
+    }
+}
+
+/// A delta page of either resource.
+public enum AnyDeltaPage: Sendable, Equatable {
+    case users(DeltaPage<UserChange>)
+    case groups(DeltaPage<GroupChange>)
+
+    /// The page's nextLink or deltaLink.
+    public var continuation: DeltaContinuation {
+        switch self {
+        case .users(let page): page.continuation
+        case .groups(let page): page.continuation
+        }
+    }
+
+    /// The page's diagnostics.
+    public var diagnostics: [Diagnostic] {
+        switch self {
+        case .users(let page): page.diagnostics
+        case .groups(let page): page.diagnostics
+        }
+    }
+}
