@@ -117,7 +117,7 @@ final class LibPQConnection {
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         switch status {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return PostgresRows(columns: [], cells: [], statement: statement)
+            return PostgresRows(columns: [], cells: [], statement: statement, affectedRows: Self.affectedRows(result))
         case PGRES_TUPLES_OK:
             guard let result else { break }
             let columnCount = Int(PQnfields(result))
@@ -137,11 +137,16 @@ final class LibPQConnection {
                 }
                 cells.append(values)
             }
-            return PostgresRows(columns: columns, cells: cells, statement: statement)
+            return PostgresRows(columns: columns, cells: cells, statement: statement, affectedRows: Self.affectedRows(result))
         default:
             break
         }
         throw PostgresError.fromResult(result, connection: handle, code: .queryFailed, statement: statement)
+    }
+
+    private static func affectedRows(_ result: OpaquePointer?) -> Int {
+        guard let result, let text = PQcmdTuples(result) else { return 0 }
+        return Int(String(cString: text)) ?? 0
     }
 
     /// Streams `data` into a `COPY … FROM STDIN` statement in 256 KiB pieces.

@@ -7,6 +7,8 @@ public struct PostgresRows: Sendable, Sequence {
     let cells: [[String?]]
     /// For error messages.
     let statement: String
+    /// Rows the statement inserted, updated or deleted (`PQcmdTuples`); 0 for other statements.
+    public let affectedRows: Int
 
     /// Number of rows.
     public var count: Int { cells.count }

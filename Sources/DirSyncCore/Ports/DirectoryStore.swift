@@ -1,0 +1,92 @@
+import Foundation
+
+/// The kind of delta round.
+public enum RoundMode: String, Sendable, Equatable, CaseIterable {
+    /// Starts without a token and lists every current object; ends with a sweep of what it did not see.
+    case full
+    /// Starts from the stored deltaLink and carries only changes.
+    case incremental
+}
+
+/// Where one resource's delta rounds stand for one tenant, as stored with the data.
+public struct SyncCursor: Sendable, Equatable {
+    /// The deltaLink of the last completed round.
+    public var deltaLink: String?
+    /// When that deltaLink was received.
+    public var deltaLinkAt: Date?
+    /// The round in progress, if any.
+    public var roundMode: RoundMode?
+    /// The resume point of the round in progress: the nextLink of its last committed page.
+    public var nextLink: String?
+    /// The id stamped on rows seen by the full round in progress.
+    public var roundID: Int64?
+    /// Pages committed in the round in progress.
+    public var roundPages: Int
+    /// A completed round's deltaLink held back because the deletion guard halted its deletions.
+    public var pendingDeltaLink: String?
+
+    public init(
+        deltaLink: String? = nil, deltaLinkAt: Date? = nil, roundMode: RoundMode? = nil, nextLink: String? = nil,
+        roundID: Int64? = nil, roundPages: Int = 0, pendingDeltaLink: String? = nil
+    ) {
+        self.deltaLink = deltaLink
+        self.deltaLinkAt = deltaLinkAt
+        self.roundMode = roundMode
+        self.nextLink = nextLink
+        self.roundID = roundID
+        self.roundPages = roundPages
+        self.pendingDeltaLink = pendingDeltaLink
+    }
+}
+
+/// What writing one page changed.
+public struct PageWriteResult: Sendable, Equatable {
+    public var objectsUpserted = 0
+    public var membershipsAdded = 0
+    public var membershipsRemoved = 0
+
+    public init(objectsUpserted: Int = 0, membershipsAdded: Int = 0, membershipsRemoved: Int = 0) {
+        self.objectsUpserted = objectsUpserted
+        self.membershipsAdded = membershipsAdded
+        self.membershipsRemoved = membershipsRemoved
+    }
+
+    public static func += (lhs: inout PageWriteResult, rhs: PageWriteResult) {
+        lhs.objectsUpserted += rhs.objectsUpserted
+        lhs.membershipsAdded += rhs.membershipsAdded
+        lhs.membershipsRemoved += rhs.membershipsRemoved
+    }
+}
+
+/// How a round's staged deletions were resolved at its end.
+public enum RoundCompletion: Sendable, Equatable {
+    /// The deletions were applied and the deltaLink stored.
+    case completed(objectsDeleted: Int, membershipsSwept: Int)
+    /// More deletions than the guard allows: none applied, the deltaLink held back.
+    case halted(DeletionGuard.Verdict)
+}
+
+/// Storage for the rounds of one resource of one tenant, on a session of its own.
+///
+/// Every method that writes does so in one transaction, so a process killed at any instant leaves
+/// the tables and the cursor consistent: the round resumes from the last committed page.
+public protocol RoundStore: Sendable {
+    /// The stored cursor (created empty on first use).
+    func cursor() async throws -> SyncCursor
+    /// Records that a round starts. A full round also discards deletions staged by an unfinished
+    /// earlier round, because its sweep recomputes them.
+    func startRound(mode: RoundMode, roundID: Int64?) async throws
+    /// Applies one page that is not the last, and stores `nextLink` as the resume point.
+    func applyPage(_ plan: PagePlan, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult
+    /// Applies the last page of a round, sweeps (full rounds), and resolves staged deletions with the
+    /// deletion guard; stores `deltaLink` unless halted.
+    func completeRound(lastPage plan: PagePlan, deltaLink: String, mode: RoundMode, roundID: Int64?, guard: DeletionGuard) async throws
+        -> (PageWriteResult, RoundCompletion)
+    /// Resolves a round halted earlier: applies its staged deletions and stores its deltaLink if the
+    /// guard now allows them.
+    func resolveHalted(guard: DeletionGuard) async throws -> RoundCompletion
+    /// Ids of the tenant's live objects of this resource (for dry runs, which write nothing).
+    func liveObjectIDs() async throws -> Set<UUID>
+    /// Live objects of the tenant, users and groups together (the base of the deletion guard).
+    func liveObjectCount() async throws -> Int
+}

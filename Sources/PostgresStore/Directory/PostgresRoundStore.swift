@@ -1,0 +1,281 @@
+import DirSyncCore
+import Foundation
+import Synchronization
+
+/// ``RoundStore`` over PostgreSQL: one tenant, one resource, one session.
+///
+/// Each page is written in one transaction: staged upserts merged in bulk, removals staged in
+/// `directory.pending_deletions`, membership changes, the cursor's new resume point and the live
+/// progress row. Staged deletions are applied (or held back by the deletion guard) in the
+/// transaction of the round's last page, together with the new deltaLink.
+public final class PostgresRoundStore: RoundStore {
+    private let connection: PostgresConnection
+    private let tenantID: UUID
+    private let resource: DirectoryResource
+    private let runID: Int64?
+    private let table: ObjectTable
+    private let stageReady = Mutex(false)
+
+    /// - Parameters:
+    ///   - connection: a session used by this round only.
+    ///   - runID: the run whose progress row this round updates (`nil`: no progress row).
+    public init(connection: PostgresConnection, tenantID: UUID, resource: DirectoryResource, runID: Int64?) {
+        self.connection = connection
+        self.tenantID = tenantID
+        self.resource = resource
+        self.runID = runID
+        self.table = ObjectTable.forResource(resource)
+    }
+
+    public func cursor() async throws -> SyncCursor {
+        try await connection.execute("""
+            INSERT INTO directory.sync_cursors (tenant_id, resource) VALUES (\(tenantID), \(resource.rawValue))
+            ON CONFLICT (tenant_id, resource) DO NOTHING
+            """, name: "create cursor")
+        let row = try await connection.query("""
+            SELECT delta_link, delta_link_at, round_mode, next_link, round_id, round_pages, pending_delta_link
+            FROM directory.sync_cursors WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "read cursor").first
+        guard let row else { throw Self.missingRow("sync cursor") }
+        return SyncCursor(
+            deltaLink: try row.optionalString("delta_link"),
+            deltaLinkAt: try row.optionalDate("delta_link_at"),
+            roundMode: try row.optionalString("round_mode").flatMap(RoundMode.init(rawValue:)),
+            nextLink: try row.optionalString("next_link"),
+            roundID: try row.optionalInt("round_id").map(Int64.init),
+            roundPages: try row.int("round_pages"),
+            pendingDeltaLink: try row.optionalString("pending_delta_link")
+        )
+    }
+
+    public func startRound(mode: RoundMode, roundID: Int64?) async throws {
+        try await connection.withTransaction { tx in
+            if mode == .full {
+                try await tx.execute("""
+                    DELETE FROM directory.pending_deletions WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+                    """, name: "discard staged deletions")
+            }
+            try await tx.execute("""
+                INSERT INTO directory.sync_cursors (tenant_id, resource, round_mode, round_id, round_started_at)
+                VALUES (\(tenantID), \(resource.rawValue), \(mode.rawValue), \(roundID), now())
+                ON CONFLICT (tenant_id, resource) DO UPDATE
+                SET round_mode = EXCLUDED.round_mode, round_id = EXCLUDED.round_id, next_link = NULL, round_started_at = now(),
+                    round_pages = 0, pending_delta_link = NULL, updated_at = now()
+                """, name: "start round")
+        }
+    }
+
+    /// Creates or resets this run's live progress row for the resource.
+    public func beginProgress(expectedTotal: Int?) async throws {
+        guard let runID else { return }
+        try await connection.execute("""
+            INSERT INTO directory.sync_progress (tenant_id, resource, run_id, phase, pages, objects, expected_total, started_at, updated_at)
+            VALUES (\(tenantID), \(resource.rawValue), \(runID), 'fetch', 0, 0, \(expectedTotal), now(), now())
+            ON CONFLICT (tenant_id, resource) DO UPDATE SET run_id = EXCLUDED.run_id, phase = 'fetch', pages = 0, objects = 0,
+                expected_total = EXCLUDED.expected_total, started_at = now(), updated_at = now()
+            """, name: "begin progress")
+    }
+
+    public func applyPage(_ plan: PagePlan, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult {
+        try await connection.withTransaction { tx in
+            let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
+            try await tx.execute("""
+                UPDATE directory.sync_cursors SET next_link = \(nextLink), round_pages = round_pages + 1, updated_at = now()
+                WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+                """, name: "advance cursor")
+            try await self.advanceProgress(objects: plan.objectCount, phase: "fetch", on: tx)
+            return result
+        }
+    }
+
+    public func completeRound(lastPage plan: PagePlan, deltaLink: String, mode: RoundMode, roundID: Int64?, guard deletionGuard: DeletionGuard) async throws
+        -> (PageWriteResult, RoundCompletion)
+    {
+        try await connection.withTransaction { tx in
+            let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
+            if mode == .full, let roundID {
+                try await tx.execute("""
+                    INSERT INTO directory.pending_deletions (tenant_id, resource, id, reason)
+                    SELECT tenant_id, \(resource.rawValue)::text, id, 'not_in_full_sync' FROM \(unescaped: table.table)
+                    WHERE tenant_id = \(tenantID) AND deleted_at IS NULL AND sync_round IS DISTINCT FROM \(roundID)
+                    ON CONFLICT (tenant_id, resource, id) DO NOTHING
+                    """, name: "sweep unseen objects")
+            }
+            try await tx.execute("""
+                UPDATE directory.sync_cursors SET pending_delta_link = \(deltaLink), next_link = NULL,
+                    round_pages = round_pages + 1, updated_at = now()
+                WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+                """, name: "hold deltaLink")
+            try await self.advanceProgress(objects: plan.objectCount, phase: "sweep", on: tx)
+            let completion = try await self.resolveStagedDeletions(guard: deletionGuard, on: tx)
+            return (result, completion)
+        }
+    }
+
+    public func resolveHalted(guard deletionGuard: DeletionGuard) async throws -> RoundCompletion {
+        try await connection.withTransaction { tx in try await self.resolveStagedDeletions(guard: deletionGuard, on: tx) }
+    }
+
+    public func liveObjectIDs() async throws -> Set<UUID> {
+        let rows = try await connection.query("""
+            SELECT id FROM \(unescaped: table.table) WHERE tenant_id = \(tenantID) AND deleted_at IS NULL
+            """, name: "list live objects")
+        var ids = Set<UUID>(minimumCapacity: rows.count)
+        for row in rows { ids.insert(try row.uuid("id")) }
+        return ids
+    }
+
+    public func liveObjectCount() async throws -> Int {
+        try await Self.liveObjectCount(tenantID: tenantID, on: connection)
+    }
+
+    private static func liveObjectCount(tenantID: UUID, on connection: PostgresConnection) async throws -> Int {
+        try await connection.query("""
+            SELECT (SELECT count(*) FROM directory.users WHERE tenant_id = \(tenantID) AND deleted_at IS NULL)
+                 + (SELECT count(*) FROM directory.groups WHERE tenant_id = \(tenantID) AND deleted_at IS NULL) AS n
+            """, name: "count live objects").first?.int("n") ?? 0
+    }
+
+    private static func missingRow(_ what: String) -> PostgresError {
+        PostgresError(code: .queryFailed, message: "the \(what) row is missing", hint: "another process changed dirsync's bookkeeping tables; run dirsync migrate and retry")
+    }
+
+    // MARK: - Writing a page
+
+    private func ensureStage(on connection: PostgresConnection) async throws {
+        guard !stageReady.withLock({ $0 }) else { return }
+        try await connection.execute(table.createStage, name: "create staging table")
+        try await connection.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS stage_members (group_id uuid NOT NULL, member_id uuid NOT NULL, member_type text NOT NULL)
+            ON COMMIT DELETE ROWS
+            """, name: "create member staging table")
+        stageReady.withLock { $0 = true }
+    }
+
+    private func write(_ plan: PagePlan, mode: RoundMode, roundID: Int64?, on tx: PostgresConnection) async throws -> PageWriteResult {
+        var result = PageWriteResult()
+        let stamp: Int64? = mode == .full ? roundID : nil
+        try await ensureStage(on: tx)
+
+        // Upserts: COPY into the staging table, one merge, and un-stage deletions of objects that
+        // came back (restored, or reported again after a removal earlier in the round).
+        var copy = CopyBuffer()
+        switch resource {
+        case .users: for user in plan.users { copy.appendStaged(user) }
+        case .groups: for group in plan.groups { copy.appendStaged(group) }
+        }
+        if copy.rowCount > 0 {
+            try await tx.copyIn(table.copyStage, buffer: copy)
+            var merge = table.merge
+            merge = SQL(unsafeSQL: merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
+            result.objectsUpserted = try await tx.execute(merge, name: "merge \(resource.rawValue)").affectedRows
+            try await tx.execute(SQL(unsafeSQL: """
+                DELETE FROM directory.pending_deletions p USING \(table.stage) s
+                WHERE p.tenant_id = $1 AND p.resource = $2 AND p.id = s.id
+                """, binds: [tenantID.postgresText, resource.rawValue]), name: "unstage restored deletions")
+        }
+
+        if !plan.removals.isEmpty {
+            try await tx.execute("""
+                INSERT INTO directory.pending_deletions (tenant_id, resource, id, reason)
+                SELECT \(tenantID)::uuid, \(resource.rawValue)::text, r.id, r.reason
+                FROM unnest(\(UUIDArray(plan.removals.map(\.id)))::uuid[], \(plan.removals.map(\.reason.rawValue))::text[]) AS r (id, reason)
+                ON CONFLICT (tenant_id, resource, id) DO UPDATE SET reason = EXCLUDED.reason, reported_at = now()
+                """, name: "stage deletions")
+        }
+
+        if !plan.membershipRemovals.isEmpty {
+            result.membershipsRemoved = try await tx.execute("""
+                DELETE FROM directory.group_members g
+                USING unnest(\(UUIDArray(plan.membershipRemovals.map(\.groupID)))::uuid[], \(UUIDArray(plan.membershipRemovals.map(\.memberID)))::uuid[]) AS r (group_id, member_id)
+                WHERE g.tenant_id = \(tenantID) AND g.group_id = r.group_id AND g.member_id = r.member_id
+                """, name: "remove memberships").affectedRows
+        }
+
+        if !plan.membershipAdditions.isEmpty {
+            var members = CopyBuffer()
+            for addition in plan.membershipAdditions {
+                members.append(addition.groupID)
+                members.append(addition.memberID)
+                members.append(addition.memberType.rawValue)
+                members.endRow()
+            }
+            try await tx.copyIn("COPY pg_temp.stage_members (group_id, member_id, member_type) FROM STDIN", buffer: members)
+            let added = try await tx.query("""
+                INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
+                SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
+                ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
+                    SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
+                    WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
+                       OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
+                RETURNING (xmax = 0) AS inserted
+                """, name: "add memberships")
+            result.membershipsAdded = try added.filter { try $0.bool("inserted") }.count
+        }
+        return result
+    }
+
+    private func advanceProgress(objects: Int, phase: String, on tx: PostgresConnection) async throws {
+        guard runID != nil else { return }
+        try await tx.execute("""
+            UPDATE directory.sync_progress SET pages = pages + 1, objects = objects + \(objects), phase = \(phase), updated_at = now()
+            WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "advance progress")
+    }
+
+    /// Applies the round's staged deletions and stores its held-back deltaLink, unless the guard halts them.
+    private func resolveStagedDeletions(guard deletionGuard: DeletionGuard, on tx: PostgresConnection) async throws -> RoundCompletion {
+        let cursor = try await tx.query("""
+            SELECT pending_delta_link, round_mode, round_id FROM directory.sync_cursors
+            WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue) FOR UPDATE
+            """, name: "lock cursor").first
+        guard let cursor else { throw Self.missingRow("sync cursor") }
+        guard let deltaLink = try cursor.optionalString("pending_delta_link") else {
+            return .completed(objectsDeleted: 0, membershipsSwept: 0)
+        }
+        let mode = try cursor.optionalString("round_mode").flatMap(RoundMode.init(rawValue:))
+        let roundID = try cursor.optionalInt("round_id").map(Int64.init)
+        let deletions = try await tx.query("""
+            SELECT count(*)::int AS n FROM directory.pending_deletions p JOIN \(unescaped: table.table) o ON o.tenant_id = p.tenant_id AND o.id = p.id
+            WHERE p.tenant_id = \(tenantID) AND p.resource = \(resource.rawValue) AND o.deleted_at IS NULL
+            """, name: "count staged deletions").first?.int("n") ?? 0
+        let tenantObjects = try await Self.liveObjectCount(tenantID: tenantID, on: tx)
+        if let verdict = deletionGuard.check(deletions: deletions, tenantObjects: tenantObjects) {
+            return .halted(verdict)
+        }
+        let deleted = try await tx.execute("""
+            UPDATE \(unescaped: table.table) o SET deleted_at = COALESCE(o.deleted_at, now()), deleted_reason = p.reason, updated_at = now()
+            FROM directory.pending_deletions p
+            WHERE p.tenant_id = \(tenantID) AND p.resource = \(resource.rawValue) AND o.tenant_id = p.tenant_id AND o.id = p.id
+              AND (o.deleted_at IS NULL OR o.deleted_reason IS DISTINCT FROM p.reason)
+            """, name: "apply deletions").affectedRows
+        var swept = 0
+        if resource == .groups {
+            // A deleted group loses its memberships; after a full round, so does every membership it did not list.
+            swept += try await tx.execute("""
+                DELETE FROM directory.group_members g USING directory.pending_deletions p
+                WHERE p.tenant_id = \(tenantID) AND p.resource = 'groups' AND g.tenant_id = p.tenant_id AND g.group_id = p.id
+                """, name: "remove memberships of deleted groups").affectedRows
+            if mode == .full, let roundID {
+                swept += try await tx.execute("""
+                    DELETE FROM directory.group_members WHERE tenant_id = \(tenantID) AND sync_round IS DISTINCT FROM \(roundID)
+                    """, name: "sweep unseen memberships").affectedRows
+            }
+        }
+        try await tx.execute("""
+            DELETE FROM directory.pending_deletions WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "clear staged deletions")
+        try await tx.execute("""
+            UPDATE directory.sync_cursors SET delta_link = \(deltaLink), delta_link_at = now(), pending_delta_link = NULL,
+                round_mode = NULL, round_id = NULL, next_link = NULL, round_pages = 0, updated_at = now()
+            WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "store deltaLink")
+        if runID != nil {
+            try await tx.execute("""
+                UPDATE directory.sync_progress SET phase = 'done', updated_at = now()
+                WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+                """, name: "finish progress")
+        }
+        return .completed(objectsDeleted: deleted, membershipsSwept: swept)
+    }
+}

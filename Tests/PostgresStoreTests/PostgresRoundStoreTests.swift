@@ -1,0 +1,220 @@
+import DirSyncCore
+import DirSyncTestSupport
+import Foundation
+import PostgresStore
+import Testing
+
+@Suite("Round store (merge, staged deletions, sweep, guard)", .enabled(if: TestEnvironment.databaseTestsEnabled))
+struct PostgresRoundStoreTests {
+    let tenant = UUID()
+
+    private func user(_ id: UUID, _ configure: (inout UserChange) -> Void) -> UserChange {
+        var change = UserChange(id: id)
+        configure(&change)
+        return change
+    }
+
+    private func fullUser(_ id: UUID, name: String) -> UserChange {
+        user(id) {
+            $0.userPrincipalName = .value("\(name)@contoso.example"); $0.displayName = .value(name); $0.givenName = .value(name)
+            $0.surname = .null; $0.mail = .value("\(name)@contoso.example"); $0.jobTitle = .value("Engineer"); $0.department = .value("R&D")
+            $0.accountEnabled = .value(true); $0.userType = .value("Member"); $0.proxyAddresses = .value(["SMTP:\(name)@contoso.example", "smtp:\(name)@alias.example"])
+        }
+    }
+
+    private func row(_ connection: PostgresConnection, _ id: UUID) async throws -> PostgresRow? {
+        try await connection.query("""
+            SELECT user_principal_name, display_name, surname, mail, job_title, account_enabled, proxy_addresses, deleted_at, deleted_reason, updated_at
+            FROM directory.users WHERE tenant_id = \(tenant) AND id = \(id)
+            """).first
+    }
+
+    private func completeFull(_ store: PostgresRoundStore, _ plans: [PagePlan], roundID: Int64, guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> RoundCompletion {
+        try await store.startRound(mode: .full, roundID: roundID)
+        for (index, plan) in plans.dropLast().enumerated() {
+            _ = try await store.applyPage(plan, nextLink: "https://graph.example/next/\(index)", mode: .full, roundID: roundID)
+        }
+        return try await store.completeRound(lastPage: plans.last!, deltaLink: "https://graph.example/delta/\(roundID)", mode: .full, roundID: roundID, guard: deletionGuard).1
+    }
+
+    private func completeIncremental(_ store: PostgresRoundStore, _ plan: PagePlan, link: String = "https://graph.example/delta/inc", guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> (PageWriteResult, RoundCompletion) {
+        try await store.startRound(mode: .incremental, roundID: nil)
+        return try await store.completeRound(lastPage: plan, deltaLink: link, mode: .incremental, roundID: nil, guard: deletionGuard)
+    }
+
+    @Test("an absent property leaves its column untouched; an explicit null clears it; only changed rows get a new updated_at")
+    func mergeSemantics() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let alice = UUID(), bob = UUID()
+            _ = try await completeFull(store, [DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])], roundID: 1)
+            let before = try #require(try await row(connection, bob)).date("updated_at")
+
+            let (result, _) = try await completeIncremental(store, DeltaPlanner.plan(users: [user(alice) { $0.displayName = .value("Alice Liddell"); $0.jobTitle = .null }]))
+            #expect(result.objectsUpserted == 1)
+            let a = try #require(try await row(connection, alice))
+            #expect(try a.string("display_name") == "Alice Liddell")
+            #expect(try a.optionalString("job_title") == nil)
+            #expect(try a.string("mail") == "alice@contoso.example")
+            #expect(try a.string("user_principal_name") == "alice@contoso.example")
+            #expect(try a.bool("account_enabled") == true)
+            #expect(try a.stringArray("proxy_addresses") == ["SMTP:alice@contoso.example", "smtp:alice@alias.example"])
+            #expect(try #require(try await row(connection, bob)).date("updated_at") == before)
+            await connection.close()
+        }
+    }
+
+    @Test("replaying a page changes no row and no timestamp")
+    func replayIsIdempotent() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let alice = UUID()
+            let page = DeltaPlanner.plan(users: [fullUser(alice, name: "alice")])
+            _ = try await completeIncremental(store, page)
+            let stamp = try #require(try await row(connection, alice)).date("updated_at")
+            let (again, _) = try await completeIncremental(store, page)
+            #expect(again.objectsUpserted == 0)
+            #expect(try #require(try await row(connection, alice)).date("updated_at") == stamp)
+            await connection.close()
+        }
+    }
+
+    @Test("@removed is staged during the round and applied with its reason when the round completes; a restore clears it")
+    func removalAndRestore() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let ids = (0..<12).map { _ in UUID() }
+            _ = try await completeFull(store, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+
+            try await store.startRound(mode: .incremental, roundID: nil)
+            _ = try await store.applyPage(DeltaPlanner.plan(users: [user(ids[0]) { $0.removed = .changed }]), nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
+            #expect(try await row(connection, ids[0])?.optionalDate("deleted_at") == nil, "deletions wait for the round's end")
+            #expect(try await store.cursor().nextLink == "https://graph.example/n1")
+            #expect(try await store.cursor().deltaLink == "https://graph.example/delta/1")
+            let (_, completion) = try await store.completeRound(lastPage: DeltaPlanner.plan(users: [user(ids[1]) { $0.removed = .deleted }]), deltaLink: "https://graph.example/d2", mode: .incremental, roundID: nil, guard: DeletionGuard())
+            #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
+            #expect(try await row(connection, ids[0])?.optionalString("deleted_reason") == "soft_deleted")
+            #expect(try await row(connection, ids[1])?.optionalString("deleted_reason") == "hard_deleted")
+            let cursor = try await store.cursor()
+            #expect(cursor.deltaLink == "https://graph.example/d2")
+            #expect(cursor.nextLink == nil && cursor.roundMode == nil)
+
+            _ = try await completeIncremental(store, DeltaPlanner.plan(users: [fullUser(ids[0], name: "u0")]))
+            let restored = try #require(try await row(connection, ids[0]))
+            #expect(try restored.optionalDate("deleted_at") == nil)
+            #expect(try restored.optionalString("deleted_reason") == nil)
+            await connection.close()
+        }
+    }
+
+    @Test("memberships: a group split over pages is merged, removals apply, a deleted group loses its memberships")
+    func memberships() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .groups, runID: nil)
+            let team = UUID(), lone = UUID()
+            let members = (0..<30).map { _ in UUID() }
+            func slice(_ range: Range<Int>, type: MemberType = .user) -> GroupChange {
+                var g = GroupChange(id: team)
+                g.displayName = .value("Team"); g.securityEnabled = .value(true); g.groupTypes = .value([])
+                g.memberChanges = members[range].map { MemberChange(memberID: $0, memberType: type, removed: false) }
+                return g
+            }
+            var loneGroup = GroupChange(id: lone)
+            loneGroup.displayName = .value("Lone")
+            loneGroup.memberChanges = [MemberChange(memberID: members[0], memberType: .user, removed: false)]
+            _ = try await completeFull(store, [
+                DeltaPlanner.plan(groups: [slice(0..<10)]),
+                DeltaPlanner.plan(groups: [slice(10..<20, type: .device), loneGroup]),
+                DeltaPlanner.plan(groups: [slice(20..<30, type: .servicePrincipal)]),
+            ], roundID: 7)
+            func count(_ group: UUID) async throws -> Int {
+                try await connection.query("SELECT count(*)::int AS n FROM directory.group_members WHERE tenant_id = \(tenant) AND group_id = \(group)").first!.int("n")
+            }
+            #expect(try await count(team) == 30)
+            let types = try await connection.query("SELECT member_type, count(*)::int AS n FROM directory.group_members WHERE group_id = \(team) GROUP BY 1 ORDER BY 1")
+                .map { "\(try $0.string("member_type"))=\(try $0.int("n"))" }
+            #expect(types == ["device=10", "servicePrincipal=10", "user=10"])
+
+            var change = GroupChange(id: team)
+            change.memberChanges = [MemberChange(memberID: members[0], memberType: .user, removed: true), MemberChange(memberID: UUID(), memberType: .orgContact, removed: false)]
+            var gone = GroupChange(id: lone)
+            gone.removed = .deleted
+            let (result, completion) = try await completeIncremental(store, DeltaPlanner.plan(groups: [change, gone]))
+            #expect(result.membershipsRemoved == 1 && result.membershipsAdded == 1)
+            #expect(completion == .completed(objectsDeleted: 1, membershipsSwept: 1))
+            #expect(try await count(team) == 30)
+            #expect(try await count(lone) == 0)
+            // A members-only entry does not touch the group's properties.
+            let name = try await connection.query("SELECT display_name FROM directory.groups WHERE id = \(team)").first?.string("display_name")
+            #expect(name == "Team")
+            await connection.close()
+        }
+    }
+
+    @Test("a completed full round sweeps objects and memberships it did not see, and only then")
+    func fullRoundSweeps() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let users = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let ids = (0..<20).map { _ in UUID() }
+            _ = try await completeFull(users, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+            // The next full round sees all but two: they are swept at the end, not before.
+            try await users.startRound(mode: .full, roundID: 2)
+            _ = try await users.applyPage(DeltaPlanner.plan(users: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
+            let live = try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NULL").first!.int("n")
+            #expect(live == 20)
+            let (_, completion) = try await users.completeRound(lastPage: DeltaPlanner.plan(users: ids[10..<18].enumerated().map { fullUser($1, name: "v\($0)") }), deltaLink: "https://graph.example/d", mode: .full, roundID: 2, guard: DeletionGuard())
+            #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
+            let swept = try await connection.query("SELECT id, deleted_reason FROM directory.users WHERE deleted_at IS NOT NULL ORDER BY id")
+            #expect(Set(try swept.map { try $0.uuid("id") }) == Set(ids[18...]))
+            #expect(try swept.allSatisfy { try $0.string("deleted_reason") == "not_in_full_sync" })
+            await connection.close()
+        }
+    }
+
+    @Test("the deletion guard holds back every deletion and the deltaLink; allowing it later applies both")
+    func guardHaltsThenAllows() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let ids = (0..<100).map { _ in UUID() }
+            _ = try await completeFull(store, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+            let removals = ids[0..<30].map { id in user(id) { $0.removed = .deleted } }
+            let (_, completion) = try await completeIncremental(store, DeltaPlanner.plan(users: removals + [user(ids[50]) { $0.displayName = .value("still applied") }]), link: "https://graph.example/held")
+            #expect(completion == .halted(DeletionGuard.Verdict(deletions: 30, limit: 20, tenantObjects: 100)))
+            #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NOT NULL").first!.int("n") == 0)
+            #expect(try await row(connection, ids[50])?.string("display_name") == "still applied")
+            var cursor = try await store.cursor()
+            #expect(cursor.deltaLink == "https://graph.example/delta/1")
+            #expect(cursor.pendingDeltaLink == "https://graph.example/held")
+
+            #expect(try await store.resolveHalted(guard: DeletionGuard()) == .halted(DeletionGuard.Verdict(deletions: 30, limit: 20, tenantObjects: 100)))
+            #expect(try await store.resolveHalted(guard: DeletionGuard(allowDeletes: true)) == .completed(objectsDeleted: 30, membershipsSwept: 0))
+            cursor = try await store.cursor()
+            #expect(cursor.deltaLink == "https://graph.example/held")
+            #expect(cursor.pendingDeltaLink == nil)
+            await connection.close()
+        }
+    }
+
+    @Test("upserts, removals and cursor of one page commit together or not at all")
+    func pageIsAtomic() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            try await store.startRound(mode: .incremental, roundID: nil)
+            // A NUL byte is rejected by PostgreSQL mid-COPY: the whole page must roll back.
+            let bad = user(UUID()) { $0.displayName = .value("nul\u{0}byte") }
+            await #expect(throws: PostgresError.self) {
+                _ = try await store.applyPage(DeltaPlanner.plan(users: [fullUser(UUID(), name: "ok"), bad]), nextLink: "https://graph.example/never", mode: .incremental, roundID: nil)
+            }
+            #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users").first!.int("n") == 0)
+            #expect(try await store.cursor().nextLink == nil)
+            await connection.close()
+        }
+    }
+}
