@@ -103,14 +103,18 @@ public final class EntraTokenProvider: AccessTokenSource {
 
     public func token(for key: TokenKey) async throws -> AccessToken {
         let now = time.now()
-        let task: Task<AccessToken, any Error> = state.withLock { state in
-            if let cached = state.cache[key], cached.isFresh(at: now) {
-                return Task { cached }
-            }
-            if let running = state.inFlight[key] { return running }
+        enum Lookup { case cached(AccessToken), pending(Task<AccessToken, any Error>) }
+        let lookup: Lookup = state.withLock { state in
+            if let cached = state.cache[key], cached.isFresh(at: now) { return .cached(cached) }
+            if let running = state.inFlight[key] { return .pending(running) }
             let task = Task { [self] in try await self.fetch(key) }
             state.inFlight[key] = task
-            return task
+            return .pending(task)
+        }
+        let task: Task<AccessToken, any Error>
+        switch lookup {
+        case .cached(let token): return token
+        case .pending(let pending): task = pending
         }
         do {
             let token = try await task.value

@@ -84,7 +84,7 @@ public final class GraphClient: Sendable {
                                                    },
                                                    decode: { try TenantDiscovery(bytes: $0.body, domain: domain) })
             return discovery
-        } catch let error as GraphError where error.code == .unknownTenant || error.code == .notFound || (error.status.map { (400..<500).contains($0) } ?? false) && error.code != .throttled {
+        } catch let error as GraphError where error.code == .unknownTenant || error.status == 400 || error.status == 404 {
             throw GraphError(code: .unknownDomain, status: error.status, serverCode: error.serverCode, requestID: error.requestID,
                              message: "no Microsoft Entra tenant uses the domain \(domain.lowercased()) in this cloud",
                              fix: "check the spelling, that the domain is added to the tenant, and the cloud (AZURE_AUTHORITY_HOST)", url: url)

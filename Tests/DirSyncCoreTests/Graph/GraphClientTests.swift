@@ -218,6 +218,19 @@ struct GraphClientTests {
         #expect(tokens.issuedCount == 0)
     }
 
+    @Test("a throttled or failing discovery is not mistaken for an unknown domain")
+    func discoveryThrottled() async throws {
+        let transport = ScriptedTransport { _, _ in Fixture.json(429, "", headers: [("Retry-After", "1")]) }
+        do {
+            _ = try await client(transport, retry: RetryPolicy(maxAttempts: 2)).discoverTenant(domain: "contoso.com")
+            Issue.record("expected a failure")
+        } catch let error as GraphError {
+            #expect(error.code != .unknownDomain)
+            #expect(error.status == 429)
+        }
+        #expect(transport.requests.count == 2)
+    }
+
     @Test("per-tenant views carry their own client id into the token key")
     func perTenantClientID() async throws {
         final class KeyRecorder: AccessTokenSource, @unchecked Sendable {
