@@ -10,6 +10,15 @@ public struct GraphRuntime: Sendable {
     public let tokens: EntraTokenProvider
     /// The configuration read from the environment (secret redacted in any printout).
     public let configuration: GraphCredentialConfiguration
+    /// The libcurl transport every client of this runtime shares (one connection pool).
+    let transport: any HTTPTransport
+    let logger: Logger
+
+    /// A client with its own request counters over the shared transport and token cache, so a
+    /// tenant's run record counts exactly its own requests and throttled responses.
+    public func makeClient(logger: Logger? = nil) throws -> GraphClient {
+        try GraphClient(configuration: client.configuration, transport: transport, tokens: tokens, logger: logger ?? self.logger)
+    }
 }
 
 extension GraphClient {
@@ -44,6 +53,6 @@ extension GraphClient {
                                         transport: transport, logger: logger)
         let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline),
                                      transport: transport, tokens: tokens, logger: logger)
-        return GraphRuntime(client: client, tokens: tokens, configuration: configuration)
+        return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger)
     }
 }

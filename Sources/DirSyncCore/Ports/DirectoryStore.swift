@@ -73,6 +73,8 @@ public enum RoundCompletion: Sendable, Equatable {
 public protocol RoundStore: Sendable {
     /// The stored cursor (created empty on first use).
     func cursor() async throws -> SyncCursor
+    /// Starts this run's live progress for the resource (`expectedTotal`: objects a full round expects).
+    func beginProgress(expectedTotal: Int?) async throws
     /// Records that a round starts. A full round also discards deletions staged by an unfinished
     /// earlier round, because its sweep recomputes them.
     func startRound(mode: RoundMode, roundID: Int64?) async throws
@@ -89,4 +91,6 @@ public protocol RoundStore: Sendable {
     func liveObjectIDs() async throws -> Set<UUID>
     /// Live objects of the tenant, users and groups together (the base of the deletion guard).
     func liveObjectCount() async throws -> Int
+    /// Releases the store's session.
+    func close() async
 }

@@ -1,4 +1,5 @@
 import CLibPQ
+import DirSyncCore
 import Foundation
 
 /// A failure talking to PostgreSQL: connecting, running a statement, or streaming COPY data.
@@ -115,5 +116,11 @@ extension PostgresError {
         guard let raw = PQerrorMessage(connection) else { return "" }
         return String(cString: raw).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
+    }
+}
+
+extension PostgresError: SyncFailureConvertible {
+    public var syncFailure: SyncFailure {
+        SyncFailure(kind: .database, message: "PostgreSQL: \(description)")
     }
 }

@@ -129,6 +129,10 @@ public final class PostgresRoundStore: RoundStore {
         try await Self.liveObjectCount(tenantID: tenantID, on: connection)
     }
 
+    public func close() async {
+        await connection.close()
+    }
+
     private static func liveObjectCount(tenantID: UUID, on connection: PostgresConnection) async throws -> Int {
         try await connection.query("""
             SELECT (SELECT count(*) FROM directory.users WHERE tenant_id = \(tenantID) AND deleted_at IS NULL)

@@ -39,7 +39,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     /// Whether `error` is one dirsync words itself (as opposed to ArgumentParser's help and usage errors).
     static func isOwn(_ error: any Error) -> Bool {
-        error is CommandFailure || error is PostgresError || error is MigrationError || error is CancellationError
+        error is CommandFailure || error is PostgresError || error is MigrationError || error is CancellationError || error is DomainName.Invalid
     }
 
     static func classify(_ error: any Error) -> (ExitStatus, String) {
@@ -50,6 +50,8 @@ struct CommandFailure: Error, CustomStringConvertible {
             return (error.code == .invalidConnectionString ? .usage : .failure, oneLine(error.description))
         case let error as MigrationError:
             return (.failure, oneLine(error.description))
+        case let error as DomainName.Invalid:
+            return (.usage, oneLine(error.description))
         case let error as ExitCode:
             return (error.rawValue == 0 ? .success : .failure, "exit \(error.rawValue)")
         case is CancellationError:

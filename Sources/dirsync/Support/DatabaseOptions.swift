@@ -6,7 +6,11 @@ import PostgresStore
 enum Database {
     /// Opens a session as the environment says.
     static func connect(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> PostgresConnection {
-        let url = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        return try await PostgresConnection.connect(PostgresConfiguration(connectionString: url), logger: logger)
+        try await PostgresConnection.connect(configuration(environment: environment), logger: logger)
+    }
+
+    /// The connection settings the environment describes.
+    static func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) -> PostgresConfiguration {
+        PostgresConfiguration(connectionString: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -1,0 +1,14 @@
+/// Where a tenant's directory data comes from: Microsoft Graph in production
+/// (``GraphTenantClient``), scripted fakes in tests.
+public protocol DeltaSource: Sendable {
+    /// The first link of a full round for `resource`.
+    func initialDeltaURL(_ resource: DirectoryResource) -> String
+    /// Fetches one page at `link` (an initial URL, a nextLink or a deltaLink, used exactly as given).
+    func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo)
+    /// The number of objects of `resource` (for progress of full rounds).
+    func count(_ resource: DirectoryResource) async throws -> Int
+    /// A domain of the tenant, to confirm it is verified.
+    func domain(name: String) async throws -> GraphDomain
+}
+
+extension GraphTenantClient: DeltaSource {}

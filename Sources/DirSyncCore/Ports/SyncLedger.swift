@@ -1,0 +1,25 @@
+import Foundation
+
+/// Tenant-level bookkeeping on a session held for the whole of a tenant's sync: the tenant lock,
+/// run records and domain verification results.
+public protocol SyncLedger: Sendable {
+    /// Takes the tenant's advisory lock without waiting. `false` when another run holds it.
+    func tryLockTenant(_ tenantID: UUID) async throws -> Bool
+    func unlockTenant(_ tenantID: UUID) async throws
+    /// Marks runs of the tenant still recorded as running as interrupted: only a run holding the
+    /// lock can be running, so those processes died (kill -9, node lost). Returns how many.
+    func markAbandonedRuns(tenantID: UUID) async throws -> Int
+    /// Records a run's start; returns its id.
+    func startRun(tenantID: UUID, mode: RunMode) async throws -> Int64
+    /// Records a run's end.
+    func finishRun(_ runID: Int64, result: TenantSyncResult) async throws
+    /// Stores the outcome of checking that a domain is verified in its tenant.
+    func recordVerification(domain: String, verified: Bool, problem: String?) async throws
+    /// Opens a round store for one resource on a session of its own.
+    func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore
+}
+
+/// The mode a run record shows.
+public enum RunMode: String, Sendable, Equatable, Codable {
+    case full, incremental, resync
+}

@@ -1,0 +1,252 @@
+import Foundation
+import Logging
+
+/// What a run asks of one resource's round.
+public struct RoundOptions: Sendable, Equatable {
+    /// Start a new full round even if a deltaLink is stored (`run --full`).
+    public var forceFull = false
+    /// Fetch and plan, write nothing (`run --dry-run`).
+    public var dryRun = false
+    /// Decides whether the round's deletions may be applied.
+    public var deletionGuard = DeletionGuard()
+    /// A stored deltaLink older than this is treated as expired (Graph keeps delta state about 7 days).
+    public var deltaLinkLifetime: TimeInterval = 7 * 24 * 3600
+    /// The id that identifies this run (stamped on the rows a new full round sees).
+    public var runID: Int64 = 0
+
+    public init(forceFull: Bool = false, dryRun: Bool = false, deletionGuard: DeletionGuard = DeletionGuard(),
+                deltaLinkLifetime: TimeInterval = 7 * 24 * 3600, runID: Int64 = 0) {
+        self.forceFull = forceFull
+        self.dryRun = dryRun
+        self.deletionGuard = deletionGuard
+        self.deltaLinkLifetime = deltaLinkLifetime
+        self.runID = runID
+    }
+}
+
+/// How a round started.
+public enum RoundStart: String, Sendable, Equatable {
+    /// A full round: first sync, `--full`, or no usable deltaLink.
+    case full
+    /// From the stored deltaLink.
+    case incremental
+    /// A full round because Graph said the delta state is gone (410 / syncStateNotFound) or it aged out.
+    case resync
+    /// Continuing a round an earlier run left unfinished, from its last committed page.
+    case resumed
+    /// Releasing a round the deletion guard halted earlier.
+    case haltedRelease = "halted_release"
+}
+
+/// What one resource's round did.
+public struct RoundReport: Sendable, Equatable {
+    public var resource: DirectoryResource
+    public var start: RoundStart
+    public var mode: RoundMode
+    public var pages = 0
+    /// HTTP requests for the round's pages, retries included.
+    public var requests = 0
+    public var written = PageWriteResult()
+    public var objectsDeleted = 0
+    public var membershipsSwept = 0
+    /// Staged deletions (dry runs: what a real run would delete).
+    public var deletionsPlanned = 0
+    public var diagnostics: [Diagnostic] = []
+    /// `nil` while running; set when the round ended.
+    public var completion: RoundCompletion?
+
+    public init(resource: DirectoryResource, start: RoundStart, mode: RoundMode) {
+        self.resource = resource
+        self.start = start
+        self.mode = mode
+    }
+
+    /// Whether the deletion guard halted the round.
+    public var haltedVerdict: DeletionGuard.Verdict? {
+        if case .halted(let verdict) = completion { return verdict }
+        return nil
+    }
+}
+
+/// Runs delta rounds of one resource for one tenant: decides how to start, pages through Graph
+/// while writing each page in its own transaction, and resolves the round at its end.
+///
+/// Page N+1 is fetched while page N is written, so network latency and database time overlap.
+/// Cancellation is honoured between pages: the page being written commits or rolls back whole, and
+/// the stored cursor lets the next run continue from there.
+public struct RoundRunner: Sendable {
+    public let resource: DirectoryResource
+    let source: any DeltaSource
+    let store: any RoundStore
+    let time: any TimeSource
+    let logger: Logger
+
+    public init(resource: DirectoryResource, source: any DeltaSource, store: any RoundStore, time: any TimeSource, logger: Logger) {
+        self.resource = resource
+        self.source = source
+        self.store = store
+        self.time = time
+        self.logger = logger
+    }
+
+    /// Runs the round to its end (or to a halt).
+    /// - Parameter progress: called after every committed page with the report so far.
+    public func run(_ options: RoundOptions, progress: @Sendable (RoundReport) -> Void = { _ in }) async throws -> RoundReport {
+        let cursor = try await store.cursor()
+        if options.dryRun { return try await dryRun(cursor: cursor, options: options, progress: progress) }
+
+        if cursor.pendingDeltaLink != nil, !options.forceFull {
+            var report = RoundReport(resource: resource, start: .haltedRelease, mode: cursor.roundMode ?? .incremental)
+            report.completion = try await store.resolveHalted(guard: options.deletionGuard)
+            if case .completed(let deleted, let swept) = report.completion {
+                report.objectsDeleted = deleted
+                report.membershipsSwept = swept
+            }
+            return report
+        }
+
+        // Decide where to start.
+        var start: RoundStart
+        var mode: RoundMode
+        var roundID: Int64?
+        var link: String
+        if !options.forceFull, let mode0 = cursor.roundMode, let next = cursor.nextLink {
+            (start, mode, roundID, link) = (.resumed, mode0, cursor.roundID, next)
+        } else if !options.forceFull, let deltaLink = cursor.deltaLink, let at = cursor.deltaLinkAt,
+                  time.now().timeIntervalSince(at) < options.deltaLinkLifetime {
+            (start, mode, roundID, link) = (.incremental, .incremental, nil, deltaLink)
+            try await store.startRound(mode: .incremental, roundID: nil)
+        } else {
+            start = cursor.deltaLink == nil || options.forceFull ? .full : .resync
+            if start == .resync {
+                logger.notice("stored delta state is too old; starting a full round", metadata: ["resource": "\(resource)"])
+            }
+            (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
+            try await store.startRound(mode: .full, roundID: roundID)
+        }
+        if mode == .full { try await store.beginProgress(expectedTotal: try? await source.count(resource)) } else { try await store.beginProgress(expectedTotal: nil) }
+
+        var report = RoundReport(resource: resource, start: start, mode: mode)
+        var resynced = false
+        while true {
+            do {
+                try await page(from: link, mode: mode, roundID: roundID, options: options, report: &report, progress: progress)
+                return report
+            } catch let error as GraphError where error.code == .resyncRequired && !resynced {
+                // Graph dropped the delta state (410 / syncStateNotFound): say so and start over with a
+                // full round whose sweep catches deletions made while no state existed.
+                resynced = true
+                logger.warning("Graph requires a full resync", metadata: ["resource": "\(resource)", "reason": "\(error.code)"])
+                (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
+                try await store.startRound(mode: .full, roundID: roundID)
+                try await store.beginProgress(expectedTotal: try? await source.count(resource))
+                let carried = report
+                report = RoundReport(resource: resource, start: .resync, mode: .full)
+                report.requests = carried.requests
+                report.pages = carried.pages
+                report.written = carried.written
+                report.diagnostics = carried.diagnostics
+            }
+        }
+    }
+
+    /// Pages from `link` to the end of the round.
+    private func page(from link: String, mode: RoundMode, roundID: Int64?, options: RoundOptions, report: inout RoundReport,
+                      progress: @Sendable (RoundReport) -> Void) async throws {
+        var roundGuard = DeltaRoundGuard()
+        try roundGuard.visit(link)
+        let source = self.source, resource = self.resource
+        var inFlight = Task { try await source.fetchDeltaPage(resource: resource, link: link) }
+        defer { inFlight.cancel() }
+        while true {
+            let (page, info) = try await withTaskCancellationHandler { try await inFlight.value } onCancel: { [inFlight] in inFlight.cancel() }
+            report.pages += 1
+            report.requests += info.attempt
+            report.diagnostics += page.diagnostics
+            for diagnostic in page.diagnostics {
+                logger.warning("skipped part of a Graph page", metadata: ["resource": "\(resource)", "diagnostic": "\(diagnostic.code)", "detail": "\(diagnostic.message)"])
+            }
+            let plan = Self.plan(page)
+            switch page.continuation {
+            case .next(let next):
+                try roundGuard.visit(next)
+                inFlight = Task { try await source.fetchDeltaPage(resource: resource, link: next) }
+                report.written += try await store.applyPage(plan, nextLink: next, mode: mode, roundID: roundID)
+                logger.debug("page applied", metadata: ["resource": "\(resource)", "page": "\(report.pages)", "page.items": "\(plan.objectCount)", "request_id": "\(info.requestID ?? "-")"])
+                progress(report)
+                // Stop between pages when asked to: the cursor already points at `next`.
+                try Task.checkCancellation()
+            case .delta(let deltaLink):
+                let (written, completion) = try await store.completeRound(lastPage: plan, deltaLink: deltaLink, mode: mode, roundID: roundID, guard: options.deletionGuard)
+                report.written += written
+                report.completion = completion
+                switch completion {
+                case .completed(let deleted, let swept):
+                    report.objectsDeleted = deleted
+                    report.membershipsSwept = swept
+                case .halted(let verdict):
+                    report.deletionsPlanned = verdict.deletions
+                    logger.error("deletion guard halted the round", metadata: ["resource": "\(resource)", "deletions": "\(verdict.deletions)", "limit": "\(verdict.limit)"])
+                }
+                progress(report)
+                return
+            }
+        }
+    }
+
+    /// Fetches a whole round and reports what it would change, writing nothing and moving no cursor.
+    private func dryRun(cursor: SyncCursor, options: RoundOptions, progress: @Sendable (RoundReport) -> Void) async throws -> RoundReport {
+        let usable = cursor.deltaLink.flatMap { link in
+            cursor.deltaLinkAt.map { time.now().timeIntervalSince($0) < options.deltaLinkLifetime ? link : nil } ?? nil
+        }
+        let incremental = !options.forceFull ? usable : nil
+        var link = incremental ?? source.initialDeltaURL(resource)
+        var report = RoundReport(resource: resource, start: incremental == nil ? (cursor.deltaLink == nil || options.forceFull ? .full : .resync) : .incremental,
+                                 mode: incremental == nil ? .full : .incremental)
+        var roundGuard = DeltaRoundGuard()
+        var seen = Set<UUID>()
+        var removed = Set<UUID>()
+        while true {
+            try roundGuard.visit(link)
+            let (page, info) = try await source.fetchDeltaPage(resource: resource, link: link)
+            report.pages += 1
+            report.requests += info.attempt
+            report.diagnostics += page.diagnostics
+            let plan = Self.plan(page)
+            report.written.objectsUpserted += plan.users.count + plan.groups.count
+            report.written.membershipsAdded += plan.membershipAdditions.count
+            report.written.membershipsRemoved += plan.membershipRemovals.count
+            for user in plan.users { seen.insert(user.id); removed.remove(user.id) }
+            for group in plan.groups { seen.insert(group.id); removed.remove(group.id) }
+            for removal in plan.removals { removed.insert(removal.id); seen.insert(removal.id) }
+            progress(report)
+            switch page.continuation {
+            case .next(let next): link = next
+            case .delta:
+                let live = try await store.liveObjectIDs()
+                var deletions = removed.intersection(live)
+                if report.mode == .full { deletions.formUnion(live.subtracting(seen)) }
+                report.deletionsPlanned = deletions.count
+                let tenantObjects = try await store.liveObjectCount()
+                if let verdict = options.deletionGuard.check(deletions: deletions.count, tenantObjects: tenantObjects) {
+                    report.completion = .halted(verdict)
+                } else {
+                    report.completion = .completed(objectsDeleted: deletions.count, membershipsSwept: 0)
+                }
+                return report
+            }
+        }
+    }
+
+    private func newRoundID() -> Int64 {
+        // Unique per (tenant, resource) because only the holder of the tenant lock starts rounds.
+        Int64(time.now().timeIntervalSince1970 * 1_000_000)
+    }
+
+    static func plan(_ page: AnyDeltaPage) -> PagePlan {
+        switch page {
+        case .users(let users): DeltaPlanner.plan(users: users.objects)
+        case .groups(let groups): DeltaPlanner.plan(groups: groups.objects)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import DirSyncCore
+import Foundation
+import Logging
+
+/// ``SyncLedger`` over PostgreSQL. Holds one session for a tenant's whole sync: the tenant's
+/// session-level advisory lock lives (and dies) with it.
+public final class PostgresSyncLedger: SyncLedger {
+    private let connection: PostgresConnection
+    private let configuration: PostgresConfiguration
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - connection: the session that will hold the tenant lock.
+    ///   - configuration: how round stores open their own sessions.
+    public init(connection: PostgresConnection, configuration: PostgresConfiguration, logger: Logger) {
+        self.connection = connection
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func tryLockTenant(_ tenantID: UUID) async throws -> Bool {
+        try await TenantLock.tryLock(tenantID, on: connection)
+    }
+
+    public func unlockTenant(_ tenantID: UUID) async throws {
+        try await TenantLock.unlock(tenantID, on: connection)
+    }
+
+    public func markAbandonedRuns(tenantID: UUID) async throws -> Int {
+        try await connection.execute("""
+            UPDATE directory.sync_runs SET state = 'interrupted', finished_at = COALESCE(finished_at, now()), error_class = 'interrupted',
+                error_message = 'the process ended before finishing this run (killed or crashed); a later run resumed from its last committed page'
+            WHERE tenant_id = \(tenantID) AND state = 'running'
+            """, name: "mark abandoned runs").affectedRows
+    }
+
+    public func startRun(tenantID: UUID, mode: RunMode) async throws -> Int64 {
+        let host = ProcessInfo.processInfo.hostName
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let row = try await connection.query("""
+            INSERT INTO directory.sync_runs (tenant_id, mode, state, host, pid) VALUES (\(tenantID), \(mode.rawValue), 'running', \(host), \(pid))
+            RETURNING run_id
+            """, name: "start run").first
+        guard let row else { throw PostgresError(code: .queryFailed, message: "starting a run record returned no id") }
+        return Int64(try row.int("run_id"))
+    }
+
+    public func finishRun(_ runID: Int64, result: TenantSyncResult) async throws {
+        let verdict = result.rounds.compactMap(\.haltedVerdict).first
+        let state = result.state == .skipped ? "succeeded" : result.state.rawValue
+        try await connection.execute("""
+            UPDATE directory.sync_runs SET finished_at = now(), mode = \(result.mode.rawValue), state = \(state),
+                pages = \(result.pages), requests = \(result.requests), objects_upserted = \(result.objectsUpserted),
+                objects_deleted = \(result.objectsDeleted), memberships_added = \(result.membershipsAdded),
+                memberships_removed = \(result.membershipsRemoved), throttled = \(result.throttled),
+                error_class = \(result.failure?.kind.rawValue), error_message = \(result.failure?.message),
+                deletions_pending = \(verdict.map { _ in result.deletionsPlanned }), deletion_limit = \(verdict?.limit)
+            WHERE run_id = \(runID)
+            """, name: "finish run")
+    }
+
+    public func recordVerification(domain: String, verified: Bool, problem: String?) async throws {
+        try await connection.execute("""
+            UPDATE directory.domains SET verified_at = CASE WHEN \(verified) THEN now() ELSE NULL END,
+                problem = \(problem), problem_at = CASE WHEN \(problem)::text IS NULL THEN NULL ELSE now() END
+            WHERE domain = \(domain)
+            """, name: "record domain verification")
+    }
+
+    public func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore {
+        let session = try await PostgresConnection.connect(configuration, logger: logger)
+        return PostgresRoundStore(connection: session, tenantID: tenantID, resource: resource, runID: runID)
+    }
+}

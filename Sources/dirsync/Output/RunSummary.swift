@@ -1,0 +1,54 @@
+import DirSyncCore
+import Foundation
+import Logging
+
+/// Renders what `dirsync run` did, one row per tenant, and derives the exit status.
+enum RunSummary {
+    static func render(_ results: [TenantSyncResult]) -> String {
+        var table = TextTable(columns: ["TENANT", "DOMAINS", "STATE", "MODE", "UPSERTED", "DELETED", "MEMBERS +/-", "PAGES", "SECONDS", "MESSAGE"])
+        table.maxWidth = 60
+        for result in results {
+            let dry = result.dryRun ? " (dry run)" : ""
+            table.add([
+                result.tenantID.uuidString.lowercased(), result.domains.joined(separator: ","), result.state.rawValue + dry, result.mode.rawValue,
+                String(result.objectsUpserted), String(result.dryRun ? result.deletionsPlanned : result.objectsDeleted),
+                "+\(result.membershipsAdded)/-\(result.membershipsRemoved)", String(result.pages),
+                String(format: "%.1f", result.finishedAt.timeIntervalSince(result.startedAt)), message(result),
+            ])
+        }
+        return table.render()
+    }
+
+    static func message(_ result: TenantSyncResult) -> String {
+        var parts: [String] = []
+        if let failure = result.failure { parts.append(failure.message) }
+        if !result.unverifiedDomains.isEmpty { parts.append("not verified in this tenant: \(result.unverifiedDomains.joined(separator: ", "))") }
+        if result.state == .skipped { parts.append("another dirsync run is syncing this tenant") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// 1 if any tenant failed or a domain was unverified, else 3 if any was halted, else 0.
+    static func exitStatus(_ results: [TenantSyncResult]) -> ExitStatus? {
+        if results.contains(where: { $0.state == .failed || $0.state == .interrupted || !$0.unverifiedDomains.isEmpty }) { return .failure }
+        if results.contains(where: { $0.state == .halted }) { return .halted }
+        return .success
+    }
+
+    static func headline(_ results: [TenantSyncResult]) -> String {
+        let failed = results.filter { $0.state == .failed || $0.state == .interrupted || !$0.unverifiedDomains.isEmpty }.count
+        let halted = results.filter { $0.state == .halted }.count
+        var parts: [String] = []
+        if failed > 0 { parts.append("\(failed) of \(results.count) tenants failed") }
+        if halted > 0 { parts.append("\(halted) of \(results.count) tenants halted by the deletion guard (review, then run with --allow-deletes)") }
+        return parts.joined(separator: "; ") + "; see the table above and dirsync status"
+    }
+
+    static func log(_ result: TenantSyncResult, logger: Logger) {
+        logger.info("tenant sync finished", metadata: [
+            "state": "\(result.state.rawValue)", "mode": "\(result.mode.rawValue)", "pages": "\(result.pages)",
+            "objects.upserted": "\(result.objectsUpserted)", "objects.deleted": "\(result.objectsDeleted)",
+            "memberships.added": "\(result.membershipsAdded)", "memberships.removed": "\(result.membershipsRemoved)",
+            "requests": "\(result.requests)", "throttled": "\(result.throttled)",
+        ])
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import DirSyncCore
+import Foundation
+import GraphHTTP
+import Logging
+
+/// Options that choose which Microsoft cloud to talk to.
+struct GraphOptions: ParsableArguments {
+    @Option(name: .long, help: "National cloud: global, usgovernment, dod or china (default: DIRSYNC_CLOUD, else global).")
+    var cloud: String?
+
+    /// Builds the Graph runtime from the environment; configuration problems exit 2 with the fix.
+    func runtime(logger: Logger, deadline: Date? = nil) throws -> GraphRuntime {
+        var environment = ProcessInfo.processInfo.environment
+        if let cloud { environment["DIRSYNC_CLOUD"] = cloud }
+        do {
+            return try GraphClient.make(environment: environment, version: DirSync.version, deadline: deadline, logger: logger)
+        } catch let error as GraphError {
+            throw CommandFailure.configuration(error.description)
+        }
+    }
+}
