@@ -11,7 +11,8 @@ public enum FaultKind: String, Sendable, CaseIterable {
     case truncatedBody
     /// Answers 200 with a body that is not valid JSON.
     case malformedBody
-    /// Closes the connection without answering.
+    /// Closes the connection without answering. A client that sent the request on a reused keep-alive
+    /// connection may retry it once on a new one (libcurl does), so use `count: 2` to make it see the failure.
     case connectionReset
     /// Answers the next deltaLink (`$deltatoken=…`) request with the tenant's expired-token response.
     case deltaLinkGone
