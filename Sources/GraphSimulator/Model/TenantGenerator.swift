@@ -157,7 +157,7 @@ public enum TenantGenerator {
         guard average > 0 else { return [] }
         let roll = rng.below(100)
         let size: Int
-        if roll < 5 { size = 0 } else if roll < 7 { size = average * 20 } else { size = rng.below(max(1, average * 13 / 10)) + 1 }
+        if roll < 5 { size = 0 } else if roll < 7 { size = average * 20 } else { size = rng.below(max(1, average * 135 / 100)) + 1 }
         guard size > 0 else { return [] }
         var list: [MemberRef] = []
         list.reserveCapacity(size)
