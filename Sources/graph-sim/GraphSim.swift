@@ -10,21 +10,37 @@ struct GraphSim: AsyncParsableCommand {
         commandName: "graph-sim",
         abstract: "Serve simulated Entra ID tenants through Microsoft Graph delta queries and the identity platform, on loopback.",
         discussion: """
-        One base URL (printed as 'graph-sim listening on <base-url>') serves:
-          POST /{tenant}/oauth2/v2.0/token                      client credentials (secret, certificate or federated assertion)
+        One base URL, printed as 'graph-sim listening on <base-url>', serves:
+          POST /{tenant}/oauth2/v2.0/token     client credentials: secret,
+                                               certificate or federated assertion
           GET  /{tenant|domain}/v2.0/.well-known/openid-configuration
-          GET  /v1.0/users/delta  /v1.0/groups/delta           delta rounds ($select, Prefer: return=minimal, $deltatoken=latest)
-          GET  /v1.0/users/$count /v1.0/groups/$count          needs 'ConsistencyLevel: eventual'
-          GET  /v1.0/domains/{name}  /v1.0/domains  /v1.0/organization
-          /_graphsim/...                                        control API (tenants, truth, mutations, config, faults, stats, shutdown)
-        Point dirsync at it with DIRSYNC_GRAPH_URL=<base-url> and AZURE_AUTHORITY_HOST=<base-url>.
-        Token scope: https://graph.microsoft.com/.default (or <base-url>/.default). Assertion audience:
+          GET  /v1.0/users/delta, /v1.0/groups/delta
+                                               $select, Prefer: return=minimal,
+                                               $deltatoken=latest
+          GET  /v1.0/users/$count, /v1.0/groups/$count
+                                               needs ConsistencyLevel: eventual
+          GET  /v1.0/domains/{name}, /v1.0/domains, /v1.0/organization
+          /_graphsim/...                       control API (below)
+        Point dirsync at it: DIRSYNC_GRAPH_URL=<base-url>,
+        AZURE_AUTHORITY_HOST=<base-url>. Scope: https://graph.microsoft.com/.default
+        (or <base-url>/.default). Assertion audience:
         <base-url>/{tenantId}/oauth2/v2.0/token.
 
-        Generated tenants (no --scenario): tenant K (1-based) has domains tenantK-verified.example (verified, default),
-        tenantK-unverified.example (unverified) and tenantK.onmicrosoft.com (initial). Tenant ids follow from --seed.
-        The app --client-id/--client-secret is registered in every generated tenant with User.Read.All,
-        GroupMember.Read.All, Domain.Read.All and Organization.Read.All consented. GET /_graphsim/tenants lists it all.
+        Generated tenants (no --scenario): tenant K (1-based) has the domains
+        tenantK-verified.example (verified, default), tenantK-unverified.example
+        (unverified) and tenantK.onmicrosoft.com (initial). Tenant ids follow
+        from --seed. The app --client-id/--client-secret is registered in every
+        generated tenant with User.Read.All, GroupMember.Read.All,
+        Domain.Read.All and Organization.Read.All consented.
+
+        Flags of 'serve', the default subcommand ('graph-sim serve --help'
+        shows defaults): --host --port --seed --tenants --users --groups
+        --members-per-group --scenario FILE --client-id --client-secret
+        --token-lifetime SECONDS --delta-token-lifetime SECONDS --page-size
+        --members-per-page --duplicate-rate --max-lifetime SECONDS
+        --url-file PATH --ready-check --quiet
+
+        \(controlAPIHelp)
         """,
         subcommands: [Serve.self],
         defaultSubcommand: Serve.self
@@ -34,7 +50,8 @@ struct GraphSim: AsyncParsableCommand {
 extension GraphSim {
     /// Generates the tenants and serves them until told to stop or the maximum lifetime passes.
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate tenants and serve them (the default subcommand).")
+        static let configuration = CommandConfiguration(abstract: "Generate tenants and serve them (the default subcommand).",
+                                                        discussion: controlAPIHelp)
 
         @Option(help: "Address to listen on; loopback only (127.x.y.z or localhost).")
         var host = "127.0.0.1"
@@ -144,6 +161,36 @@ extension GraphSim {
         }
     }
 }
+
+let controlAPIHelp = """
+Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index):
+  GET  /_graphsim/tenants
+       ids, domains with isVerified, app client ids, settings
+  GET  /_graphsim/tenants/{tid}/truth
+       {"users":[...],"groups":[...],
+        "memberships":[{"groupId","memberId","memberType"}]}
+  POST /_graphsim/tenants/{tid}/mutations
+       {"operations":[{"op":"createUser","user":{...}},
+                      {"op":"updateUser","id":"...","set":{"jobTitle":null}},
+                      {"op":"softDeleteUser|hardDeleteUser|restoreUser","id"},
+                      the same five ops for groups ("group" instead of "user"),
+                      {"op":"addMember","groupId","memberId","memberType"?},
+                      {"op":"removeMember","groupId","memberId"}],
+        "random":{"seed":S,"count":N}}
+  POST /_graphsim/tenants/{tid}/config
+       {"permissions":[...],"consent":false,"deltaTokenLifetimeSeconds":N,
+        "expiredDeltaStyle":"gone410|badRequest400","duplicateRate":P,
+        "verifiedDomains":[{"name","verified"}]}
+  POST /_graphsim/faults
+       {"kind","tenant"?,"pathPrefix"?,"count"?,"probability"?,
+        "retryAfter"?:"2"|"0.5"|null,"status"?,"latencyMs"?}
+       kinds: throttle serverError latency truncatedBody malformedBody
+              connectionReset deltaLinkGone tokenExpiry foreignNextLink
+  GET  /_graphsim/faults, DELETE /_graphsim/faults
+  GET  /_graphsim/stats, POST /_graphsim/stats/reset
+       requests per endpoint and tenant, throttled, token requests, tokenLeaks
+  POST /_graphsim/shutdown
+"""
 
 /// Stops the server on SIGTERM or SIGINT.
 final class SignalWatcher {
