@@ -1,0 +1,75 @@
+/// Scenario files: JSON describing tenants, domains, apps, credentials, permissions and sizes.
+///
+/// ```json
+/// {"seed": 7, "pageSize": 200, "membersPerPage": 500,
+///  "tenants": [{"displayName": "Contoso", "users": 500, "groups": 40, "membersPerGroup": 15,
+///    "domains": [{"name": "contoso.example", "verified": true, "default": true},
+///                {"name": "contoso.onmicrosoft.com", "verified": true, "initial": true},
+///                {"name": "pending.example", "verified": false}],
+///    "apps": [{"clientId": "…", "secrets": ["…"], "certificates": ["-----BEGIN CERTIFICATE-----…"],
+///              "federated": [{"issuer": "https://issuer.example/", "subject": "system:serviceaccount:ns:sa",
+///                             "audience": "api://AzureADTokenExchange"}]}],
+///    "permissions": ["User.Read.All", "GroupMember.Read.All"], "consent": true,
+///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01}]}
+/// ```
+/// Omitted tenant fields take the command-line values (sizes, default app, lifetimes); omitted domains follow
+/// the generated naming for the tenant's position.
+extension SimulatorConfiguration {
+    /// Applies a parsed scenario document on top of the current values.
+    /// - Throws: `SimulatorInputError` naming the first field that cannot be used.
+    public mutating func apply(scenario: JSONValue) throws(SimulatorInputError) {
+        if let seed = scenario["seed"]?.doubleValue { self.seed = UInt64(seed) }
+        if let size = scenario["pageSize"]?.intValue { pageSize = size }
+        if let size = scenario["membersPerPage"]?.intValue { membersPerPage = size }
+        guard let tenants = scenario["tenants"]?.arrayValue else { return }
+        scenarioTenants = []
+        for (i, t) in tenants.enumerated() {
+            let spec = TenantSpec(users: t["users"]?.intValue ?? self.spec.users, groups: t["groups"]?.intValue ?? self.spec.groups,
+                                  membersPerGroup: t["membersPerGroup"]?.intValue ?? self.spec.membersPerGroup)
+            var domains: [TenantDomain]?
+            if let list = t["domains"]?.arrayValue {
+                domains = try list.map { (d: JSONValue) throws(SimulatorInputError) -> TenantDomain in
+                    guard let name = d["name"]?.stringValue else { throw SimulatorInputError("tenant \(i): every domain needs a name") }
+                    return TenantDomain(name: name, isVerified: d["verified"]?.boolValue ?? true,
+                                        isInitial: d["initial"]?.boolValue ?? false, isDefault: d["default"]?.boolValue ?? false)
+                }
+                guard !(domains ?? []).isEmpty else { throw SimulatorInputError("tenant \(i): domains must not be empty") }
+            }
+            var apps: [AppRegistration]?
+            if let list = t["apps"]?.arrayValue {
+                var parsed: [AppRegistration] = []
+                for a in list {
+                    guard let clientId = a["clientId"]?.stringValue else { throw SimulatorInputError("tenant \(i): every app needs a clientId") }
+                    var certificates: [RegisteredCertificate] = []
+                    for pem in a["certificates"]?.arrayValue ?? [] {
+                        guard let text = pem.stringValue else { throw SimulatorInputError("tenant \(i): certificates are PEM strings") }
+                        certificates.append(try RegisteredCertificate(pem: text))
+                    }
+                    var federated: [FederatedCredential] = []
+                    for f in a["federated"]?.arrayValue ?? [] {
+                        guard let issuer = f["issuer"]?.stringValue, let subject = f["subject"]?.stringValue else {
+                            throw SimulatorInputError("tenant \(i): federated credentials need issuer and subject")
+                        }
+                        federated.append(FederatedCredential(issuer: issuer, subject: subject,
+                                                             audience: f["audience"]?.stringValue ?? "api://AzureADTokenExchange"))
+                    }
+                    parsed.append(AppRegistration(clientId: clientId.lowercased(), secrets: a["secrets"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                                  certificates: certificates, federated: federated))
+                }
+                apps = parsed
+            }
+            var settings = TenantSettings()
+            settings.deltaTokenLifetime = t["deltaTokenLifetimeSeconds"]?.doubleValue ?? deltaTokenLifetime
+            settings.duplicateRate = t["duplicateRate"]?.doubleValue ?? duplicateRate
+            if let permissions = t["permissions"]?.arrayValue { settings.permissions = Set(permissions.compactMap(\.stringValue)) }
+            if let consent = t["consent"]?.boolValue { settings.consent = consent }
+            if let style = t["expiredDeltaStyle"]?.stringValue {
+                guard let value = ExpiredDeltaStyle(rawValue: style) else { throw SimulatorInputError("tenant \(i): expiredDeltaStyle must be gone410 or badRequest400") }
+                settings.expiredDeltaStyle = value
+            }
+            scenarioTenants.append(ScenarioTenant(displayName: t["displayName"]?.stringValue,
+                                                  domains: domains ?? TenantGenerator.domains(number: i + 1),
+                                                  spec: spec, apps: apps, settings: settings))
+        }
+    }
+}

@@ -1,0 +1,234 @@
+/// The control API, served under `/_graphsim/` on loopback only (no real Graph client uses that path).
+///
+/// - `GET /_graphsim/tenants` → `{"baseURL","tenants":[{"index","id","displayName","domains":[{"name","isVerified","isInitial","isDefault"}],
+///   "apps":[{"clientId","secrets","certificates","federated":[{"issuer","subject","audience"}]}],"users","groups","settings":{…}}]}`
+///   (`users`/`groups` count live objects).
+/// - `GET /_graphsim/tenants/{tid}/truth` → see ``Tenant/truthJSON()``. `{tid}` is a tenant id, a domain or an index.
+/// - `POST /_graphsim/tenants/{tid}/mutations` with `{"operations":[…], "random":{"seed":S,"count":N}}` (either or both).
+///   Operations: `{"op":"createUser","user":{props}}`, `{"op":"updateUser","id","set":{props, null clears}}`,
+///   `softDeleteUser|hardDeleteUser|restoreUser` with `"id"`, the same five for groups (`"group"` instead of `"user"`),
+///   `{"op":"addMember","groupId","memberId","memberType"?}`, `{"op":"removeMember","groupId","memberId"}`.
+///   → `{"applied":n,"counts":{op:n},"createdUsers":[ids],"createdGroups":[ids]}`. Operations run in order; on the first
+///   invalid one the answer is 400 `{"error","index","applied"}` and earlier ones stay applied.
+/// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"consent":bool,"deltaTokenLifetimeSeconds":n,
+///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"verifiedDomains":[{"name","verified"}]}` → the tenant
+///   summary. Permission and consent changes apply to tokens issued afterwards.
+/// - `POST /_graphsim/faults` with a rule (see ``FaultRule/init(json:)``) or `{"faults":[rules]}` → `{"faults":[rules with ids]}`;
+///   `GET /_graphsim/faults` lists rules; `DELETE /_graphsim/faults` removes all.
+/// - `GET /_graphsim/stats` → counters and `tokenLeaks`; `POST /_graphsim/stats/reset`.
+/// - `POST /_graphsim/shutdown` → `{"stopping":true}`, then the server stops.
+extension SimulatorState {
+    mutating func control(_ request: SimRequest, now: Double) -> SimResponse {
+        let parts = request.path.split(separator: "/").dropFirst().map(String.init)
+        func ok(_ body: [UInt8]) -> SimResponse { SimResponse.json(200, body) }
+        func fail(_ status: Int, _ message: String) -> SimResponse {
+            var w = JSONWriter()
+            w.beginObject(); w.string(message, key: "error"); w.endObject()
+            return SimResponse.json(status, w.bytes)
+        }
+        let body: JSONValue
+        if request.body.isEmpty {
+            body = .object([:])
+        } else {
+            do { body = try JSONValue.parse(request.body) } catch { return fail(400, error.message) }
+        }
+        switch (request.method, parts) {
+        case ("GET", ["tenants"]):
+            var w = JSONWriter()
+            w.beginObject()
+            w.string(baseURL, key: "baseURL")
+            w.beginArray("tenants")
+            for t in tenants.indices { writeSummary(&w, t) }
+            w.endArray()
+            w.endObject()
+            return ok(w.bytes)
+        case ("GET", let p) where p.count == 3 && p[0] == "tenants" && p[2] == "truth":
+            guard let t = tenantIndex(named: p[1]) else { return fail(404, "no tenant '\(p[1])'") }
+            return ok(tenants[t].truthJSON())
+        case ("POST", let p) where p.count == 3 && p[0] == "tenants" && p[2] == "mutations":
+            guard let t = tenantIndex(named: p[1]) else { return fail(404, "no tenant '\(p[1])'") }
+            return mutate(t, body)
+        case ("POST", let p) where p.count == 3 && p[0] == "tenants" && p[2] == "config":
+            guard let t = tenantIndex(named: p[1]) else { return fail(404, "no tenant '\(p[1])'") }
+            do { try configure(t, body) } catch { return fail(400, error.message) }
+            var w = JSONWriter()
+            writeSummary(&w, t)
+            return ok(w.bytes)
+        case ("POST", ["faults"]):
+            let list = body["faults"]?.arrayValue ?? [body]
+            var added: [FaultRule] = []
+            for json in list {
+                do {
+                    var rule = try FaultRule(json: json)
+                    rule.id = nextFaultId
+                    nextFaultId += 1
+                    added.append(rule)
+                } catch {
+                    return fail(400, error.message)
+                }
+            }
+            faults.append(contentsOf: added)
+            return ok(faultList(added))
+        case ("GET", ["faults"]):
+            return ok(faultList(faults))
+        case ("DELETE", ["faults"]):
+            faults.removeAll()
+            return ok(faultList([]))
+        case ("GET", ["stats"]):
+            var w = JSONWriter()
+            stats.write(&w)
+            return ok(w.bytes)
+        case ("POST", ["stats", "reset"]):
+            stats = SimulatorStats()
+            var w = JSONWriter()
+            stats.write(&w)
+            return ok(w.bytes)
+        case ("POST", ["shutdown"]):
+            var response = ok(Array("{\"stopping\":true}".utf8))
+            response.shutdown = true
+            return response
+        default:
+            return fail(404, "no control endpoint \(request.method) \(request.path)")
+        }
+    }
+
+    private func faultList(_ rules: [FaultRule]) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.beginArray("faults")
+        for rule in rules { rule.write(&w) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    private func writeSummary(_ w: inout JSONWriter, _ t: Int) {
+        let tenant = tenants[t]
+        w.beginObject()
+        w.int(t, key: "index")
+        w.string(tenant.id, key: "id")
+        w.string(tenant.displayName, key: "displayName")
+        w.beginArray("domains")
+        for d in tenant.domains {
+            w.beginObject()
+            w.string(d.name, key: "name")
+            w.bool(d.isVerified, key: "isVerified")
+            w.bool(d.isInitial, key: "isInitial")
+            w.bool(d.isDefault, key: "isDefault")
+            w.endObject()
+        }
+        w.endArray()
+        w.beginArray("apps")
+        for app in tenant.apps {
+            w.beginObject()
+            w.string(app.clientId, key: "clientId")
+            w.int(app.secrets.count, key: "secrets")
+            w.strings(app.certificates.map(\.x5tS256), key: "certificates")
+            w.beginArray("federated")
+            for f in app.federated {
+                w.beginObject()
+                w.string(f.issuer, key: "issuer"); w.string(f.subject, key: "subject"); w.string(f.audience, key: "audience")
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }
+        w.endArray()
+        w.int(tenant.liveUsers, key: "users")
+        w.int(tenant.liveGroups, key: "groups")
+        w.beginObject("settings")
+        w.strings(tenant.settings.permissions.sorted(), key: "permissions")
+        w.bool(tenant.settings.consent, key: "consent")
+        w.double(tenant.settings.deltaTokenLifetime, key: "deltaTokenLifetimeSeconds")
+        w.string(tenant.settings.expiredDeltaStyle.rawValue, key: "expiredDeltaStyle")
+        w.double(tenant.settings.duplicateRate, key: "duplicateRate")
+        w.endObject()
+        w.endObject()
+    }
+
+    private mutating func configure(_ t: Int, _ body: JSONValue) throws(SimulatorInputError) {
+        if let list = body["permissions"]?.arrayValue {
+            tenants[t].settings.permissions = Set(list.compactMap(\.stringValue))
+        }
+        if let consent = body["consent"]?.boolValue { tenants[t].settings.consent = consent }
+        if let seconds = body["deltaTokenLifetimeSeconds"]?.doubleValue { tenants[t].settings.deltaTokenLifetime = seconds }
+        if let style = body["expiredDeltaStyle"]?.stringValue {
+            guard let value = ExpiredDeltaStyle(rawValue: style) else { throw SimulatorInputError("expiredDeltaStyle must be gone410 or badRequest400") }
+            tenants[t].settings.expiredDeltaStyle = value
+        }
+        if let rate = body["duplicateRate"]?.doubleValue { tenants[t].settings.duplicateRate = rate }
+        if let domains = body["verifiedDomains"]?.arrayValue {
+            for entry in domains {
+                guard let name = entry["name"]?.stringValue?.lowercased(), let verified = entry["verified"]?.boolValue else {
+                    throw SimulatorInputError("verifiedDomains entries need \"name\" and \"verified\"")
+                }
+                if let i = tenants[t].domains.firstIndex(where: { $0.name == name }) {
+                    tenants[t].domains[i].isVerified = verified
+                } else {
+                    tenants[t].domains.append(TenantDomain(name: name, isVerified: verified))
+                }
+            }
+        }
+    }
+
+    private mutating func mutate(_ t: Int, _ body: JSONValue) -> SimResponse {
+        var counts: [String: Int] = [:]
+        var createdUsers: [String] = []
+        var createdGroups: [String] = []
+        var applied = 0
+        let operations = body["operations"]?.arrayValue ?? []
+        for (index, op) in operations.enumerated() {
+            do throws(SimulatorInputError) {
+                let name = op["op"]?.stringValue ?? ""
+                func id(_ key: String = "id") throws(SimulatorInputError) -> String {
+                    guard let value = op[key]?.stringValue else { throw SimulatorInputError("\(name) needs \"\(key)\"") }
+                    return value
+                }
+                switch name {
+                case "createUser": createdUsers.append(try tenants[t].create(.users, props: op["user"]?.objectValue ?? [:]))
+                case "createGroup": createdGroups.append(try tenants[t].create(.groups, props: op["group"]?.objectValue ?? [:]))
+                case "updateUser": try tenants[t].update(.users, id: try id(), props: op["set"]?.objectValue ?? op["user"]?.objectValue ?? [:])
+                case "updateGroup": try tenants[t].update(.groups, id: try id(), props: op["set"]?.objectValue ?? op["group"]?.objectValue ?? [:])
+                case "softDeleteUser": try tenants[t].softDelete(.users, id: try id())
+                case "softDeleteGroup": try tenants[t].softDelete(.groups, id: try id())
+                case "hardDeleteUser": try tenants[t].hardDelete(.users, id: try id())
+                case "hardDeleteGroup": try tenants[t].hardDelete(.groups, id: try id())
+                case "restoreUser": try tenants[t].restore(.users, id: try id())
+                case "restoreGroup": try tenants[t].restore(.groups, id: try id())
+                case "addMember": try tenants[t].addMember(groupId: try id("groupId"), memberId: try id("memberId"), memberType: op["memberType"]?.stringValue)
+                case "removeMember": try tenants[t].removeMember(groupId: try id("groupId"), memberId: try id("memberId"))
+                default: throw SimulatorInputError("unknown op '\(name)'")
+                }
+                counts[name, default: 0] += 1
+                applied += 1
+            } catch {
+                var w = JSONWriter()
+                w.beginObject()
+                w.string(error.message, key: "error")
+                w.int(index, key: "index")
+                w.int(applied, key: "applied")
+                w.endObject()
+                return SimResponse.json(400, w.bytes)
+            }
+        }
+        if let random = body["random"], let seed = random["seed"]?.doubleValue, let count = random["count"]?.intValue {
+            let usersBefore = tenants[t].users.count, groupsBefore = tenants[t].groups.count
+            for (op, n) in tenants[t].applyRandomMutations(seed: UInt64(seed), count: count) {
+                counts[op, default: 0] += n
+                applied += n
+            }
+            createdUsers.append(contentsOf: tenants[t].users[usersBefore...].map(\.id))
+            createdGroups.append(contentsOf: tenants[t].groups[groupsBefore...].map(\.id))
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.int(applied, key: "applied")
+        w.beginObject("counts")
+        for key in counts.keys.sorted() { w.int(counts[key]!, key: key) }
+        w.endObject()
+        w.strings(createdUsers, key: "createdUsers")
+        w.strings(createdGroups, key: "createdGroups")
+        w.endObject()
+        return SimResponse.json(200, w.bytes)
+    }
+}

@@ -1,0 +1,283 @@
+/// One page of a delta round.
+public struct DeltaPage: Sendable {
+    /// The JSON body.
+    public var body: [UInt8]
+    /// The token of the next page (skiptoken) or of the next round (deltatoken, when `isFinal`).
+    public var next: DeltaToken
+    /// Whether this page ends the round (it carries `@odata.deltaLink`).
+    public var isFinal: Bool
+    /// Number of objects in `value` (a group split over pages counts once per page).
+    public var objectCount: Int
+}
+
+/// Everything collapsed from a slice of a change log for one object.
+struct ChangeItem: Sendable {
+    var object: Int32
+    var whole: Bool
+    var mask: UInt32
+    var touched: [MemberRef]
+}
+
+struct DeltaCacheKey: Hashable, Sendable {
+    var resource: Resource
+    var from: Int
+    var head: Int
+    var tracked: UInt32
+    var members: Bool
+}
+
+/// Links and limits a page needs from the caller.
+public struct DeltaPageContext: Sendable {
+    /// Value of `@odata.context`.
+    public var odataContext: String
+    /// Absolute link prefix ending in `$skiptoken=`.
+    public var nextLinkPrefix: String
+    /// Absolute link prefix ending in `$deltatoken=`.
+    public var deltaLinkPrefix: String
+    /// Key that scrambles tokens.
+    public var tokenKey: UInt64
+    /// Objects per page.
+    public var pageSize: Int
+    /// `members@delta` entries per page before a group is split.
+    public var memberBudget: Int
+    /// `Prefer: return=minimal`.
+    public var minimal: Bool
+    /// Issue time of new tokens.
+    public var nowMillis: Int64
+
+    /// Creates a context.
+    public init(odataContext: String, nextLinkPrefix: String, deltaLinkPrefix: String, tokenKey: UInt64,
+                pageSize: Int, memberBudget: Int, minimal: Bool, nowMillis: Int64) {
+        self.odataContext = odataContext
+        self.nextLinkPrefix = nextLinkPrefix
+        self.deltaLinkPrefix = deltaLinkPrefix
+        self.tokenKey = tokenKey
+        self.pageSize = pageSize
+        self.memberBudget = memberBudget
+        self.minimal = minimal
+        self.nowMillis = nowMillis
+    }
+}
+
+extension Tenant {
+    /// The token that starts a full (initial) round now.
+    public func initialRound(_ resource: Resource, selection: DeltaSelection, epoch: UInt32, nowMillis: Int64) -> DeltaToken {
+        DeltaToken(isDelta: false, resource: resource, tenant: index, epoch: epoch, selection: selection, from: -1,
+                   head: head(resource), bound: objects(resource).count, item: 0, memberAfter: nil, issuedAtMillis: nowMillis)
+    }
+
+    /// The token that starts an incremental round from a deltaLink's position now.
+    public func incrementalRound(from delta: DeltaToken, nowMillis: Int64) -> DeltaToken {
+        var token = delta
+        token.isDelta = false
+        token.head = head(delta.resource)
+        token.item = 0
+        token.memberAfter = nil
+        token.issuedAtMillis = nowMillis
+        return token
+    }
+
+    /// The deltaLink token for "from now on" (`$deltatoken=latest`).
+    public func latestDelta(_ resource: Resource, selection: DeltaSelection, epoch: UInt32, nowMillis: Int64) -> DeltaToken {
+        DeltaToken(isDelta: true, resource: resource, tenant: index, epoch: epoch, selection: selection,
+                   from: head(resource), head: head(resource), bound: 0, item: 0, memberAfter: nil, issuedAtMillis: nowMillis)
+    }
+
+    /// Collapses log positions `(from, head]` into one item per object, in order of first change,
+    /// keeping only objects whose change is visible under `selection`.
+    func changeItems(_ resource: Resource, from: Int, head: Int, selection: DeltaSelection) -> [ChangeItem] {
+        let log = self.log(resource)
+        var order: [Int32] = []
+        var slots: [Int32: Int] = [:]
+        var items: [ChangeItem] = []
+        var lifecycleEvent: [Bool] = []
+        for entry in log[from..<min(head, log.count)] {
+            let slot: Int
+            if let existing = slots[entry.object] {
+                slot = existing
+            } else {
+                slot = items.count
+                slots[entry.object] = slot
+                order.append(entry.object)
+                items.append(ChangeItem(object: entry.object, whole: false, mask: 0, touched: []))
+                lifecycleEvent.append(false)
+            }
+            switch entry.kind {
+            case .created, .restored: items[slot].whole = true; lifecycleEvent[slot] = true
+            case .softDeleted, .hardDeleted: lifecycleEvent[slot] = true
+            case .updated: items[slot].mask |= entry.mask
+            case .memberAdded, .memberRemoved: items[slot].touched.append(entry.member)
+            }
+        }
+        var result: [ChangeItem] = []
+        result.reserveCapacity(items.count)
+        for (slot, var item) in items.enumerated() {
+            let visible = lifecycleEvent[slot] || item.mask & selection.tracked != 0
+                || (selection.members && !item.touched.isEmpty)
+            guard visible else { continue }
+            if !item.touched.isEmpty { item.touched = Array(Set(item.touched)).sorted() }
+            result.append(item)
+        }
+        return result
+    }
+
+    /// Builds the page `token` points at.
+    public mutating func deltaPage(_ token: DeltaToken, context: DeltaPageContext) -> DeltaPage {
+        let resource = token.resource
+        let incremental = token.from >= 0
+        var changes: [ChangeItem] = []
+        if incremental {
+            let key = DeltaCacheKey(resource: resource, from: token.from, head: token.head,
+                                    tracked: token.selection.tracked, members: token.selection.members)
+            if let cached = deltaCache[key] {
+                changes = cached
+            } else {
+                changes = changeItems(resource, from: token.from, head: token.head, selection: token.selection)
+                if deltaCache.count >= 16 { deltaCache.removeAll(keepingCapacity: true) }
+                deltaCache[key] = changes
+            }
+        }
+        let itemCount = incremental ? changes.count : min(token.bound, objects(resource).count)
+        var value = JSONWriter()
+        value.beginArray()
+        var item = token.item
+        var after = token.memberAfter
+        var count = 0
+        var budget = context.memberBudget
+        var split = false
+
+        func describe(_ i: Int) -> ChangeItem {
+            incremental ? changes[i] : ChangeItem(object: Int32(i), whole: true, mask: 0, touched: [])
+        }
+
+        if item > 0, item <= itemCount, after == nil, isDuplicate(resource, from: token.from, item: item - 1) {
+            writeItem(&value, describe(item - 1), token: token, context: context, entries: nil)
+            count += 1
+        }
+        while item < itemCount && count < context.pageSize {
+            let change = describe(item)
+            let index = Int(change.object)
+            let object = resource == .users ? users[index] : groups[index]
+            if resource == .groups && token.selection.members && object.lifecycle == .live {
+                let whole = change.whole
+                let source = whole ? members[index] : change.touched
+                var start = 0
+                if let after {
+                    var low = 0, high = source.count
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if source[mid] <= after { low = mid + 1 } else { high = mid }
+                    }
+                    start = low
+                }
+                let remaining = source.count - start
+                if remaining > 0 {
+                    if budget == 0 { break }
+                    let take = min(remaining, budget)
+                    let slice = Array(source[start..<(start + take)])
+                    writeItem(&value, change, token: token, context: context,
+                              entries: slice.map { (ref: $0, removed: whole ? false : Self.position(of: $0, in: members[index]) == nil) })
+                    budget -= take
+                    count += 1
+                    if take < remaining {
+                        after = slice.last
+                        split = true
+                        break
+                    }
+                    after = nil
+                    item += 1
+                    continue
+                }
+            }
+            writeItem(&value, change, token: token, context: context, entries: nil)
+            count += 1
+            item += 1
+            after = nil
+        }
+        value.endArray()
+
+        let isFinal = !split && item >= itemCount
+        var next = token
+        next.issuedAtMillis = context.nowMillis
+        if isFinal {
+            next.isDelta = true
+            next.from = token.head
+            next.bound = 0
+            next.item = 0
+            next.memberAfter = nil
+        } else {
+            next.isDelta = false
+            next.item = item
+            next.memberAfter = after
+        }
+        var page = JSONWriter()
+        page.beginObject()
+        page.string(context.odataContext, key: "@odata.context")
+        if isFinal {
+            page.string(context.deltaLinkPrefix + next.encode(key: context.tokenKey), key: "@odata.deltaLink")
+        } else {
+            page.string(context.nextLinkPrefix + next.encode(key: context.tokenKey), key: "@odata.nextLink")
+        }
+        page.raw(value.bytes, key: "value")
+        page.endObject()
+        return DeltaPage(body: page.bytes, next: next, isFinal: isFinal, objectCount: count)
+    }
+
+    /// Seeded decision whether item `item` of a round is served a second time at the start of the next page.
+    func isDuplicate(_ resource: Resource, from: Int, item: Int) -> Bool {
+        guard settings.duplicateRate > 0 else { return false }
+        var rng = SeededRandom(seed: UInt64(truncatingIfNeeded: item) &* 31 &+ UInt64(truncatingIfNeeded: from &+ 7),
+                               stream: UInt64(index) << 1 | UInt64(resource.rawValue))
+        return rng.chance(settings.duplicateRate)
+    }
+
+    private func writeItem(_ w: inout JSONWriter, _ change: ChangeItem, token: DeltaToken, context: DeltaPageContext,
+                           entries: [(ref: MemberRef, removed: Bool)]?) {
+        let resource = token.resource
+        let index = Int(change.object)
+        let object = resource == .users ? users[index] : groups[index]
+        w.beginObject()
+        switch object.lifecycle {
+        case .hardDeleted, .softDeleted:
+            w.string(object.id, key: "id")
+            w.beginObject("@removed")
+            w.string(object.lifecycle == .hardDeleted ? "deleted" : "changed", key: "reason")
+            w.endObject()
+        case .live:
+            let incremental = token.from >= 0
+            let onlyChanged = incremental && !change.whole && context.minimal
+            let names = resource.properties
+            for ordinal in names.indices where token.selection.returned & (1 << UInt32(ordinal)) != 0 {
+                let value = object.values[ordinal]
+                if onlyChanged {
+                    guard change.mask & (1 << UInt32(ordinal)) != 0 else { continue }
+                } else if value == .unset {
+                    continue
+                }
+                switch value {
+                case .unset, .null: w.null(key: names[ordinal])
+                case .string(let s): w.string(s, key: names[ordinal])
+                case .bool(let b): w.bool(b, key: names[ordinal])
+                case .strings(let list): w.strings(list, key: names[ordinal])
+                }
+            }
+            w.string(object.id, key: "id")
+            if let entries, !entries.isEmpty {
+                w.beginArray("members@delta")
+                for entry in entries {
+                    w.beginObject()
+                    w.string(entry.ref.kind.odataType, key: "@odata.type")
+                    w.string(id(of: entry.ref), key: "id")
+                    if entry.removed {
+                        w.beginObject("@removed")
+                        w.string("deleted", key: "reason")
+                        w.endObject()
+                    }
+                    w.endObject()
+                }
+                w.endArray()
+            }
+        }
+        w.endObject()
+    }
+}

@@ -1,0 +1,174 @@
+/// A domain registered in a tenant.
+public struct TenantDomain: Sendable {
+    /// Fully qualified, lower-case name.
+    public var name: String
+    /// Whether ownership has been verified.
+    public var isVerified: Bool
+    /// Whether this is the `*.onmicrosoft.com` initial domain.
+    public var isInitial: Bool
+    /// Whether this is the tenant's default domain.
+    public var isDefault: Bool
+
+    /// Creates a domain.
+    public init(name: String, isVerified: Bool, isInitial: Bool = false, isDefault: Bool = false) {
+        self.name = name.lowercased()
+        self.isVerified = isVerified
+        self.isInitial = isInitial
+        self.isDefault = isDefault
+    }
+}
+
+/// A federated identity credential of an app registration.
+public struct FederatedCredential: Sendable, Equatable {
+    /// Exact issuer of the external token.
+    public var issuer: String
+    /// Exact subject of the external token.
+    public var subject: String
+    /// The single accepted audience (normally `api://AzureADTokenExchange`).
+    public var audience: String
+
+    /// Creates a federated credential.
+    public init(issuer: String, subject: String, audience: String = "api://AzureADTokenExchange") {
+        self.issuer = issuer
+        self.subject = subject
+        self.audience = audience
+    }
+}
+
+/// An app registration present in a tenant, with its credentials.
+public struct AppRegistration: Sendable {
+    /// The application (client) id.
+    public var clientId: String
+    /// Accepted client secrets.
+    public var secrets: [String]
+    /// Registered certificates.
+    public var certificates: [RegisteredCertificate]
+    /// Federated identity credentials.
+    public var federated: [FederatedCredential]
+
+    /// Creates an app registration.
+    public init(clientId: String, secrets: [String] = [], certificates: [RegisteredCertificate] = [],
+                federated: [FederatedCredential] = []) {
+        self.clientId = clientId
+        self.secrets = secrets
+        self.certificates = certificates
+        self.federated = federated
+    }
+}
+
+/// How an expired or unknown deltaLink is answered.
+public enum ExpiredDeltaStyle: String, Sendable {
+    /// `410 Gone` with code `syncStateNotFound` and a `Location` header restarting the round.
+    case gone410
+    /// `400 Bad Request` with code `SyncStateNotFound` (the other casing seen in the wild).
+    case badRequest400
+}
+
+/// Per-tenant behaviour that the control API can change at run time.
+public struct TenantSettings: Sendable {
+    /// Application permissions granted (admin-consented) to apps in this tenant.
+    public var permissions: Set<String> = ["User.Read.All", "GroupMember.Read.All", "Domain.Read.All", "Organization.Read.All"]
+    /// Whether admin consent was given. Without it tokens are issued with no roles and Graph answers 403.
+    public var consent: Bool = true
+    /// A deltaLink older than this (seconds) is answered as expired.
+    public var deltaTokenLifetime: Double = 7 * 24 * 3600
+    /// How expired deltaLinks are answered.
+    public var expiredDeltaStyle: ExpiredDeltaStyle = .gone410
+    /// Probability that an object is served again at the start of the next page (Graph's "duplicates").
+    public var duplicateRate: Double = 0.01
+
+    /// Default settings.
+    public init() {}
+}
+
+/// One simulated Entra tenant: directory objects, memberships, change logs, domains and apps.
+public struct Tenant: Sendable {
+    /// Position in the simulator's tenant list.
+    public let index: Int
+    /// Tenant id (GUID).
+    public var id: String
+    /// Organisation display name.
+    public var displayName: String
+    /// Registered domains.
+    public var domains: [TenantDomain]
+    /// App registrations that may obtain tokens here.
+    public var apps: [AppRegistration]
+    /// Run-time behaviour.
+    public var settings: TenantSettings
+
+    /// Users by index.
+    public internal(set) var users: [DirectoryObject] = []
+    /// Groups by index.
+    public internal(set) var groups: [DirectoryObject] = []
+    /// Sorted member references per group index.
+    public internal(set) var members: [[MemberRef]] = []
+    /// Device ids (member-only objects).
+    public internal(set) var devices: [String] = []
+    /// Service principal ids (member-only objects).
+    public internal(set) var servicePrincipals: [String] = []
+    /// Org contact ids (member-only objects).
+    public internal(set) var orgContacts: [String] = []
+    /// Every object id of the tenant to its reference.
+    public internal(set) var refs: [String: MemberRef] = [:]
+    /// Change log of `/users/delta`.
+    public internal(set) var userLog: [ChangeEntry] = []
+    /// Change log of `/groups/delta` (properties and memberships).
+    public internal(set) var groupLog: [ChangeEntry] = []
+    /// Number of live users.
+    public internal(set) var liveUsers = 0
+    /// Number of live groups.
+    public internal(set) var liveGroups = 0
+    /// Source of ids for objects created at run time (seeded, so runs replay).
+    var idSource = SeededRandom(seed: 0)
+    /// Collapsed incremental rounds, so paging a long round costs O(changes) once, not per page.
+    var deltaCache: [DeltaCacheKey: [ChangeItem]] = [:]
+
+    /// Creates an empty tenant.
+    public init(index: Int, id: String, displayName: String, domains: [TenantDomain], apps: [AppRegistration],
+                settings: TenantSettings = TenantSettings()) {
+        self.index = index
+        self.id = id
+        self.displayName = displayName
+        self.domains = domains
+        self.apps = apps
+        self.settings = settings
+    }
+
+    /// The id string of any referenced object.
+    public func id(of ref: MemberRef) -> String {
+        switch ref.kind {
+        case .user: return users[ref.index].id
+        case .group: return groups[ref.index].id
+        case .device: return devices[ref.index]
+        case .servicePrincipal: return servicePrincipals[ref.index]
+        case .orgContact: return orgContacts[ref.index]
+        }
+    }
+
+    /// The objects of `resource`.
+    public func objects(_ resource: Resource) -> [DirectoryObject] {
+        resource == .users ? users : groups
+    }
+
+    /// The change log of `resource`.
+    public func log(_ resource: Resource) -> [ChangeEntry] {
+        resource == .users ? userLog : groupLog
+    }
+
+    /// The current head position of `resource`'s log.
+    public func head(_ resource: Resource) -> Int {
+        resource == .users ? userLog.count : groupLog.count
+    }
+
+    /// The default domain, or the first verified one.
+    public var defaultDomain: String {
+        domains.first(where: \.isDefault)?.name ?? domains.first(where: \.isVerified)?.name ?? domains[0].name
+    }
+
+    /// Whether `name` (GUID or domain) designates this tenant for the identity platform.
+    /// Unverified domains do not resolve (the simulator's documented choice).
+    public func answers(to name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower == id || domains.contains { $0.name == lower && $0.isVerified }
+    }
+}

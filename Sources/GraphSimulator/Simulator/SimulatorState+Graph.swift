@@ -1,0 +1,229 @@
+/// Graph v1.0 endpoints: delta, `$count`, domains, organization.
+///
+/// Permissions (application roles in the token): users endpoints need `User.Read.All`, `User.ReadWrite.All`,
+/// `Directory.Read.All` or `Directory.ReadWrite.All`; groups delta needs `GroupMember.Read.All`, `Group.Read.All`,
+/// `Group.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/domains` needs `Domain.Read.All`,
+/// `Domain.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/organization` needs
+/// `Organization.Read.All`, `Organization.ReadWrite.All`, `Directory.Read.All`, `Directory.ReadWrite.All` or
+/// `User.Read.All`. Roles are fixed when the token is issued, as in Entra.
+extension SimulatorState {
+    static let userRoles: Set<String> = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
+    static let groupRoles: Set<String> = ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
+                                          "Directory.Read.All", "Directory.ReadWrite.All"]
+    static let domainRoles: Set<String> = ["Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
+    static let organizationRoles: Set<String> = ["Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All",
+                                                 "Directory.ReadWrite.All", "User.Read.All"]
+
+    mutating func graph(_ request: SimRequest, now: Double, foreignLinks: Bool) -> SimResponse {
+        let unauthorized: [(name: String, value: String)] = [("WWW-Authenticate",
+            "Bearer realm=\"\", authorization_uri=\"\(baseURL)/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"")]
+        guard let tokenText = bearer(request), !tokenText.isEmpty else {
+            return graphError(401, code: "InvalidAuthenticationToken", message: "Access token is empty.", request: request,
+                              now: now, extraHeaders: unauthorized)
+        }
+        guard let token = tokens[tokenText] else {
+            return graphError(401, code: "InvalidAuthenticationToken", message: "CompactToken parsing failed with error code: 80049217",
+                              request: request, now: now, extraHeaders: unauthorized)
+        }
+        guard token.expiresAt > now else {
+            return graphError(401, code: "InvalidAuthenticationToken", message: "Access token has expired or is not yet valid.",
+                              request: request, now: now, extraHeaders: unauthorized)
+        }
+        guard request.method == "GET" else {
+            return graphError(405, code: "Request_BadRequest", message: "The simulator serves read operations only.", request: request, now: now)
+        }
+        let parts = request.path.split(separator: "/").dropFirst().map(String.init)
+        func denied() -> SimResponse {
+            graphError(403, code: "Authorization_RequestDenied", message: "Insufficient privileges to complete the operation.",
+                       request: request, now: now)
+        }
+        let t = token.tenant
+        switch parts.first {
+        case "users", "groups":
+            let resource: Resource = parts[0] == "users" ? .users : .groups
+            guard !token.roles.isDisjoint(with: resource == .users ? Self.userRoles : Self.groupRoles) else { return denied() }
+            if parts.count == 2 && ["delta", "microsoft.graph.delta", "delta()", "microsoft.graph.delta()"].contains(parts[1]) {
+                return delta(request, tenant: t, resource: resource, now: now, foreignLinks: foreignLinks)
+            }
+            if parts.count == 2 && parts[1] == "$count" {
+                guard request.headers["consistencylevel"]?.lowercased() == "eventual" else {
+                    return graphError(400, code: "Request_BadRequest",
+                                      message: "Count is only supported with the header ConsistencyLevel: eventual.", request: request, now: now)
+                }
+                var response = SimResponse(status: 200, headers: graphHeaders(request),
+                                           body: Array(String(resource == .users ? tenants[t].liveUsers : tenants[t].liveGroups).utf8))
+                response.headers[0] = ("Content-Type", "text/plain;charset=utf-8")
+                return response
+            }
+        case "domains":
+            guard !token.roles.isDisjoint(with: Self.domainRoles) else { return denied() }
+            if parts.count == 1 { return domains(request, tenant: t, name: nil, now: now) }
+            if parts.count == 2 { return domains(request, tenant: t, name: parts[1], now: now) }
+        case "organization":
+            guard !token.roles.isDisjoint(with: Self.organizationRoles) else { return denied() }
+            if parts.count == 1 { return organization(request, tenant: t) }
+        default: break
+        }
+        return graphError(400, code: "BadRequest", message: "Resource not found for the segment '\(parts.last ?? "")'.",
+                          request: request, now: now)
+    }
+
+    private mutating func delta(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double, foreignLinks: Bool) -> SimResponse {
+        let nowMillis = Int64(now * 1000)
+        for unsupported in ["$filter", "$expand", "$orderby", "$search"] where request.queryValue(unsupported) != nil {
+            return graphError(400, code: "Request_UnsupportedQuery", message: "Unsupported query option '\(unsupported)' for delta.",
+                              request: request, now: now)
+        }
+        var round: DeltaToken
+        if let skip = request.queryValue("$skiptoken") {
+            guard let token = DeltaToken.decode(skip, key: tokenKey), !token.isDelta, token.resource == resource, token.tenant == t else {
+                return graphError(400, code: "Request_BadRequest", message: "The skip token is invalid.", request: request, now: now)
+            }
+            guard token.epoch == epoch else {
+                return expiredDelta(request, tenant: t, now: now, resource: resource, selection: token.selection)
+            }
+            round = token
+        } else if let deltaText = request.queryValue("$deltatoken"), !deltaText.isEmpty {
+            if deltaText == "latest" {
+                switch DeltaSelection.parse(request.queryValue("$select"), resource: resource) {
+                case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
+                case .success(let selection):
+                    let token = tenants[t].latestDelta(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
+                    var w = JSONWriter()
+                    w.beginObject()
+                    w.string(odataContext(resource, selection), key: "@odata.context")
+                    w.string(baseURL + "/v1.0/\(resource.name)/delta?$deltatoken=" + token.encode(key: tokenKey), key: "@odata.deltaLink")
+                    w.beginArray("value"); w.endArray()
+                    w.endObject()
+                    stats.deltaPages += 1
+                    return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+                }
+            }
+            guard let token = DeltaToken.decode(deltaText, key: tokenKey), token.isDelta, token.resource == resource, token.tenant == t else {
+                return graphError(400, code: "Request_BadRequest", message: "The delta token is invalid.", request: request, now: now)
+            }
+            let age = now - Double(token.issuedAtMillis) / 1000
+            guard token.epoch == epoch, age <= tenants[t].settings.deltaTokenLifetime, token.from <= tenants[t].head(resource) else {
+                return expiredDelta(request, tenant: t, now: now, resource: resource, selection: token.selection)
+            }
+            round = tenants[t].incrementalRound(from: token, nowMillis: nowMillis)
+        } else {
+            switch DeltaSelection.parse(request.queryValue("$select"), resource: resource) {
+            case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
+            case .success(let selection):
+                round = tenants[t].initialRound(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
+            }
+        }
+        let minimal = (request.headers["prefer"] ?? "").lowercased().contains("return=minimal")
+        let linkBase = (foreignLinks ? foreignBaseURL : baseURL) + "/v1.0/\(resource.name)/delta?"
+        let context = DeltaPageContext(odataContext: odataContext(resource, round.selection),
+                                       nextLinkPrefix: linkBase + "$skiptoken=", deltaLinkPrefix: linkBase + "$deltatoken=",
+                                       tokenKey: tokenKey, pageSize: config.pageSize, memberBudget: config.membersPerPage,
+                                       minimal: minimal, nowMillis: nowMillis)
+        let page = tenants[t].deltaPage(round, context: context)
+        stats.deltaPages += 1
+        var headers = graphHeaders(request)
+        if minimal { headers.append(("Preference-Applied", "return=minimal")) }
+        return SimResponse(status: 200, headers: headers, body: page.body)
+    }
+
+    func odataContext(_ resource: Resource, _ selection: DeltaSelection) -> String {
+        if let select = selection.selectText(resource: resource) { return baseURL + "/v1.0/$metadata#\(resource.name)(\(select))" }
+        return baseURL + "/v1.0/$metadata#\(resource.name)"
+    }
+
+    private mutating func selectProblem(_ problem: DeltaSelection.Problem, request: SimRequest, resource: Resource, now: Double) -> SimResponse {
+        switch problem {
+        case .unknownProperty(let name):
+            return graphError(400, code: "Request_BadRequest",
+                              message: "Could not find a property named '\(name)' on type '\(resource.odataType)'.", request: request, now: now)
+        case .untracked(let name):
+            return graphError(501, code: "NotImplemented",
+                              message: "Delta query is not supported for property '\(name)'.", request: request, now: now)
+        }
+    }
+
+    /// The tenant's answer to an expired or unknown deltaLink: 410 `syncStateNotFound` with a `Location` that
+    /// restarts the round, or 400 `SyncStateNotFound`.
+    mutating func expiredDelta(_ request: SimRequest, tenant t: Int, now: Double, resource: Resource, selection: DeltaSelection?) -> SimResponse {
+        let message = "The sync state generation is not found. The delta token is expired and data must be synchronized again."
+        switch tenants[t].settings.expiredDeltaStyle {
+        case .gone410:
+            var location = baseURL + "/v1.0/\(resource.name)/delta?"
+            if let select = selection?.selectText(resource: resource) { location += "$select=\(select)&" }
+            location += "$deltatoken="
+            return graphError(410, code: "syncStateNotFound", message: message, request: request, now: now,
+                              extraHeaders: [("Location", location)])
+        case .badRequest400:
+            return graphError(400, code: "SyncStateNotFound", message: message, request: request, now: now)
+        }
+    }
+
+    private mutating func domains(_ request: SimRequest, tenant t: Int, name: String?, now: Double) -> SimResponse {
+        func write(_ w: inout JSONWriter, _ d: TenantDomain) {
+            w.beginObject()
+            w.string("Managed", key: "authenticationType")
+            w.null(key: "availabilityStatus")
+            w.string(d.name, key: "id")
+            w.bool(true, key: "isAdminManaged")
+            w.bool(d.isDefault, key: "isDefault")
+            w.bool(d.isInitial, key: "isInitial")
+            w.bool(d.isVerified && !d.isInitial, key: "isRoot")
+            w.bool(d.isVerified, key: "isVerified")
+            w.strings(d.isVerified ? ["Email", "OfficeCommunicationsOnline"] : [], key: "supportedServices")
+            w.endObject()
+        }
+        var w = JSONWriter()
+        if let name {
+            guard let domain = tenants[t].domains.first(where: { $0.name == name.lowercased() }) else {
+                return graphError(404, code: "Request_ResourceNotFound",
+                                  message: "Resource '\(name)' does not exist or one of its queried reference-property objects are not present.",
+                                  request: request, now: now)
+            }
+            w.beginObject()
+            w.string(baseURL + "/v1.0/$metadata#domains/$entity", key: "@odata.context")
+            w.endObject()
+            var entity = JSONWriter()
+            write(&entity, domain)
+            // Merge the context into the entity object.
+            var bytes = Array(w.bytes.dropLast())
+            bytes.append(UInt8(ascii: ","))
+            bytes.append(contentsOf: entity.bytes.dropFirst())
+            return SimResponse(status: 200, headers: graphHeaders(request), body: bytes)
+        }
+        w.beginObject()
+        w.string(baseURL + "/v1.0/$metadata#domains", key: "@odata.context")
+        w.beginArray("value")
+        for d in tenants[t].domains { write(&w, d) }
+        w.endArray()
+        w.endObject()
+        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+    }
+
+    private mutating func organization(_ request: SimRequest, tenant t: Int) -> SimResponse {
+        let tenant = tenants[t]
+        var w = JSONWriter()
+        w.beginObject()
+        w.string(baseURL + "/v1.0/$metadata#organization", key: "@odata.context")
+        w.beginArray("value")
+        w.beginObject()
+        w.string(tenant.id, key: "id")
+        w.string(tenant.displayName, key: "displayName")
+        w.string("AAD", key: "tenantType")
+        w.beginArray("verifiedDomains")
+        for d in tenant.domains where d.isVerified {
+            w.beginObject()
+            w.string("Email, OfficeCommunicationsOnline", key: "capabilities")
+            w.bool(d.isDefault, key: "isDefault")
+            w.bool(d.isInitial, key: "isInitial")
+            w.string(d.name, key: "name")
+            w.string("Managed", key: "type")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.endArray()
+        w.endObject()
+        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder until the GraphSimulatorServer target lands; removed by its first real file.

@@ -1,0 +1,210 @@
+import ArgumentParser
+import Foundation
+import GraphSimulator
+import GraphSimulatorServer
+
+/// `graph-sim`: a fault-injecting stand-in for Microsoft Graph and the Microsoft identity platform.
+@main
+struct GraphSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph-sim",
+        abstract: "Serve simulated Entra ID tenants through Microsoft Graph delta queries and the identity platform, on loopback.",
+        discussion: """
+        One base URL, printed as 'graph-sim listening on <base-url>', serves:
+          POST /{tenant}/oauth2/v2.0/token     client credentials: secret,
+                                               certificate or federated assertion
+          GET  /{tenant|domain}/v2.0/.well-known/openid-configuration
+          GET  /v1.0/users/delta, /v1.0/groups/delta
+                                               $select, Prefer: return=minimal,
+                                               $deltatoken=latest
+          GET  /v1.0/users/$count, /v1.0/groups/$count
+                                               needs ConsistencyLevel: eventual
+          GET  /v1.0/domains/{name}, /v1.0/domains, /v1.0/organization
+          /_graphsim/...                       control API (below)
+        Point dirsync at it: DIRSYNC_GRAPH_URL=<base-url>,
+        AZURE_AUTHORITY_HOST=<base-url>. Scope: https://graph.microsoft.com/.default
+        (or <base-url>/.default). Assertion audience:
+        <base-url>/{tenantId}/oauth2/v2.0/token.
+
+        Generated tenants (no --scenario): tenant K (1-based) has the domains
+        tenantK-verified.example (verified, default), tenantK-unverified.example
+        (unverified) and tenantK.onmicrosoft.com (initial). Tenant ids follow
+        from --seed. The app --client-id/--client-secret is registered in every
+        generated tenant with User.Read.All, GroupMember.Read.All,
+        Domain.Read.All and Organization.Read.All consented.
+
+        Flags of 'serve', the default subcommand ('graph-sim serve --help'
+        shows defaults): --host --port --seed --tenants --users --groups
+        --members-per-group --scenario FILE --client-id --client-secret
+        --token-lifetime SECONDS --delta-token-lifetime SECONDS --page-size
+        --members-per-page --duplicate-rate --max-lifetime SECONDS
+        --url-file PATH --ready-check --quiet
+
+        \(controlAPIHelp)
+        """,
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+extension GraphSim {
+    /// Generates the tenants and serves them until told to stop or the maximum lifetime passes.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Generate tenants and serve them (the default subcommand).",
+                                                        discussion: controlAPIHelp)
+
+        @Option(help: "Address to listen on; loopback only (127.x.y.z or localhost).")
+        var host = "127.0.0.1"
+        @Option(help: "Port to listen on; 0 picks a free port.")
+        var port: UInt16 = 0
+        @Option(help: "Seed for tenant ids, objects, duplicates, random mutations and probabilistic faults.")
+        var seed: UInt64 = 1
+        @Option(help: "Number of generated tenants.")
+        var tenants = 1
+        @Option(help: "Users per generated tenant.")
+        var users = 1000
+        @Option(help: "Groups per generated tenant.")
+        var groups = 100
+        @Option(help: "Average members per group (about 2% of groups are 20x larger, about 5% are empty).")
+        var membersPerGroup = 20
+        @Option(help: "JSON scenario file describing tenants, domains, apps, credentials, permissions and sizes.")
+        var scenario: String?
+        @Option(help: "Client id registered in every generated tenant.")
+        var clientId = "11111111-2222-3333-4444-555555555555"
+        @Option(help: "Client secret of that app.")
+        var clientSecret = "graph-sim-secret"
+        @Option(help: "Access token lifetime in seconds (expires_in); short values force refreshes mid-run.")
+        var tokenLifetime = 3599
+        @Option(help: "deltaLink lifetime in seconds; older deltaLinks get 410 syncStateNotFound (Graph: 604800).")
+        var deltaTokenLifetime: Double = 604_800
+        @Option(help: "Objects per delta page.")
+        var pageSize = 200
+        @Option(help: "members@delta entries per page before a group is split over pages (the group is repeated).")
+        var membersPerPage = 500
+        @Option(help: "Probability that an object is served again at the start of the next page.")
+        var duplicateRate = 0.01
+        @Option(help: "Exit after this many seconds (0: run until POST /_graphsim/shutdown or SIGTERM).")
+        var maxLifetime: Double = 0
+        @Option(help: "Write the base URL to this file once listening.")
+        var urlFile: String?
+        @Flag(help: "Generate the tenants, report how long it took on stderr, and exit without serving.")
+        var readyCheck = false
+        @Flag(help: "Do not log requests to stderr.")
+        var quiet = false
+
+        func validate() throws {
+            guard host == "localhost" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4) else {
+                throw ValidationError("--host must be a loopback address (127.x.y.z or localhost); the control API must not be reachable from the network")
+            }
+            guard tenants >= 1, users >= 0, groups >= 0, membersPerGroup >= 0 else { throw ValidationError("sizes must not be negative; --tenants at least 1") }
+            guard pageSize >= 1, membersPerPage >= 1 else { throw ValidationError("--page-size and --members-per-page must be at least 1") }
+            guard tokenLifetime >= 1 else { throw ValidationError("--token-lifetime must be at least 1 second") }
+        }
+
+        func run() async throws {
+            var configuration = SimulatorConfiguration()
+            configuration.seed = seed
+            configuration.tenantCount = tenants
+            configuration.spec = TenantSpec(users: users, groups: groups, membersPerGroup: membersPerGroup)
+            configuration.clientId = clientId.lowercased()
+            configuration.clientSecret = clientSecret
+            configuration.tokenLifetime = tokenLifetime
+            configuration.deltaTokenLifetime = deltaTokenLifetime
+            configuration.pageSize = pageSize
+            configuration.membersPerPage = membersPerPage
+            configuration.duplicateRate = duplicateRate
+            if let scenario {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: scenario)) } catch {
+                    throw ValidationError("cannot read scenario file \(scenario): \(error.localizedDescription)")
+                }
+                do { try configuration.apply(scenario: try JSONValue.parse([UInt8](data))) } catch {
+                    throw ValidationError("scenario file \(scenario): \(error.message)")
+                }
+            }
+            let started = ContinuousClock.now
+            let simulator = GraphSimulator(configuration: configuration)
+            let elapsed = ContinuousClock.now - started
+            var members = 0
+            var objects = (0, 0)
+            for i in 0..<simulator.tenantCount {
+                let tenant = simulator.tenant(i)
+                members += tenant.members.reduce(0) { $0 + $1.count }
+                objects.0 += tenant.users.count
+                objects.1 += tenant.groups.count
+            }
+            Self.log("generated \(simulator.tenantCount) tenant(s): \(objects.0) users, \(objects.1) groups, \(members) memberships in \(elapsed)")
+            if readyCheck { return }
+
+            let log: (@Sendable (String) -> Void)? = quiet ? nil : { @Sendable line in Serve.log(line) }
+            let server = try await GraphSimulatorServer.start(simulator: simulator, host: host, port: port, log: log)
+            FileHandle.standardOutput.write(Data("graph-sim listening on \(server.baseURL)\n".utf8))
+            if let urlFile {
+                try (server.baseURL + "\n").write(toFile: urlFile, atomically: true, encoding: .utf8)
+            }
+            if maxLifetime > 0 {
+                let lifetime = maxLifetime
+                Task {
+                    try? await Task.sleep(for: .seconds(lifetime))
+                    Self.log("maximum lifetime of \(lifetime)s reached; stopping")
+                    await server.stop()
+                }
+            }
+            let signals = SignalWatcher { await server.stop() }
+            await server.waitUntilStopped()
+            withExtendedLifetime(signals) {}
+            Self.log("stopped")
+        }
+
+        static func log(_ line: String) {
+            FileHandle.standardError.write(Data(("graph-sim: " + line + "\n").utf8))
+        }
+    }
+}
+
+let controlAPIHelp = """
+Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index):
+  GET  /_graphsim/tenants
+       ids, domains with isVerified, app client ids, settings
+  GET  /_graphsim/tenants/{tid}/truth
+       {"users":[...],"groups":[...],
+        "memberships":[{"groupId","memberId","memberType"}]}
+  POST /_graphsim/tenants/{tid}/mutations
+       {"operations":[{"op":"createUser","user":{...}},
+                      {"op":"updateUser","id":"...","set":{"jobTitle":null}},
+                      {"op":"softDeleteUser|hardDeleteUser|restoreUser","id"},
+                      the same five ops for groups ("group" instead of "user"),
+                      {"op":"addMember","groupId","memberId","memberType"?},
+                      {"op":"removeMember","groupId","memberId"}],
+        "random":{"seed":S,"count":N}}
+  POST /_graphsim/tenants/{tid}/config
+       {"permissions":[...],"consent":false,"deltaTokenLifetimeSeconds":N,
+        "expiredDeltaStyle":"gone410|badRequest400","duplicateRate":P,
+        "verifiedDomains":[{"name","verified"}]}
+  POST /_graphsim/faults
+       {"kind","tenant"?,"pathPrefix"?,"count"?,"probability"?,
+        "retryAfter"?:"2"|"0.5"|null,"status"?,"latencyMs"?}
+       kinds: throttle serverError latency truncatedBody malformedBody
+              connectionReset deltaLinkGone tokenExpiry foreignNextLink
+  GET  /_graphsim/faults, DELETE /_graphsim/faults
+  GET  /_graphsim/stats, POST /_graphsim/stats/reset
+       requests per endpoint and tenant, throttled, token requests, tokenLeaks
+  POST /_graphsim/shutdown
+"""
+
+/// Stops the server on SIGTERM or SIGINT.
+final class SignalWatcher {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ stop: @escaping @Sendable () async -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { Task { await stop() } }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+}

@@ -1,2 +1,0 @@
-// Placeholder until the graph-sim executable lands.
-print("graph-sim: not built yet")
