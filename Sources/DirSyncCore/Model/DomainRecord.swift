@@ -50,6 +50,9 @@ public enum DomainName {
         guard !name.contains("@"), !name.contains("/"), !name.contains(":") else {
             throw invalid("give the domain alone, without user, scheme, path or port")
         }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+            throw invalid("only letters, digits, hyphens and dots are allowed")
+        }
         guard name.count <= 253 else { throw invalid("it is longer than 253 characters") }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { throw invalid("it needs at least two labels, like contoso.com") }

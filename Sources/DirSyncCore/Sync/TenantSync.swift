@@ -78,7 +78,7 @@ public struct TenantSync: Sendable {
 
     public func run(_ request: TenantSyncRequest, progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> TenantSyncResult {
         var logger = self.logger
-        logger[metadataKey: "tenant.id"] = "\(request.tenantID)"
+        logger[metadataKey: "tenant.id"] = "\(request.tenantID.uuidString.lowercased())"
         let startedAt = time.now()
         var result = TenantSyncResult(tenantID: request.tenantID, domains: request.domains.map(\.domain), state: .succeeded,
                                       mode: .incremental, dryRun: request.options.dryRun, startedAt: startedAt, finishedAt: startedAt)
