@@ -180,6 +180,7 @@ Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index)
   POST /_graphsim/tenants/{tid}/config
        {"permissions":[...],"consent":false,"deltaTokenLifetimeSeconds":N,
         "expiredDeltaStyle":"gone410|badRequest400","duplicateRate":P,
+        "emptyPageRate":P,
         "verifiedDomains":[{"name","verified"}]}
   POST /_graphsim/faults
        {"kind","tenant"?,"pathPrefix"?,"count"?,"probability"?,

@@ -18,6 +18,7 @@ struct DeltaSemanticsTests {
     @Test("a client following delta rounds reproduces truth over 200 seeded rounds of mutations and faults")
     func mirrorMatchesTruthOverManyRounds() throws {
         let h = Self.harness()
+        _ = h.control("POST", "tenants/\(h.tenantId)/config", "{\"emptyPageRate\":0.1}")
         let token = try h.token()
         var client = MirrorClient()
         var rng = SeededRandom(seed: 2024)
@@ -233,6 +234,26 @@ struct DeltaSemanticsTests {
         let token = try h.token()
         #expect(h.get("/v1.0/users/delta?$select=displayName,shoeSize", token: token).status == 400)
         #expect(h.get("/v1.0/users/delta?$select=skills", token: token).status == 501)
+    }
+
+    @Test("an empty page may still carry a nextLink, and the round goes on past it")
+    func emptyPagesCarryNextLink() throws {
+        let h = Self.harness(pageSize: 5, duplicates: 0)
+        _ = h.control("POST", "tenants/\(h.tenantId)/config", "{\"emptyPageRate\":0.3}")
+        let token = try h.token()
+        var url = "/v1.0/users/delta?$select=displayName"
+        var ids: Set<String> = []
+        var empties = 0
+        while true {
+            let page = try JSONValue.parse(h.get(url, token: token).body)
+            let value = page["value"]?.arrayValue ?? []
+            if value.isEmpty && page["@odata.nextLink"] != nil { empties += 1 }
+            ids.formUnion(value.compactMap { $0["id"]?.stringValue })
+            guard let next = page["@odata.nextLink"]?.stringValue else { break }
+            url = next
+        }
+        #expect(empties > 0)
+        #expect(ids.count == 60)
     }
 
     @Test("duplicate objects appear at page starts when the tenant's duplicate rate says so")

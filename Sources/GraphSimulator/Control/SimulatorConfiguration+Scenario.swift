@@ -10,7 +10,7 @@
 ///              "federated": [{"issuer": "https://issuer.example/", "subject": "system:serviceaccount:ns:sa",
 ///                             "audience": "api://AzureADTokenExchange"}]}],
 ///    "permissions": ["User.Read.All", "GroupMember.Read.All"], "consent": true,
-///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01}]}
+///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01, "emptyPageRate": 0}]}
 /// ```
 /// Omitted tenant fields take the command-line values (sizes, default app, lifetimes); omitted domains follow
 /// the generated naming for the tenant's position.
@@ -61,6 +61,7 @@ extension SimulatorConfiguration {
             var settings = TenantSettings()
             settings.deltaTokenLifetime = t["deltaTokenLifetimeSeconds"]?.doubleValue ?? deltaTokenLifetime
             settings.duplicateRate = t["duplicateRate"]?.doubleValue ?? duplicateRate
+            settings.emptyPageRate = t["emptyPageRate"]?.doubleValue ?? 0
             if let permissions = t["permissions"]?.arrayValue { settings.permissions = Set(permissions.compactMap(\.stringValue)) }
             if let consent = t["consent"]?.boolValue { settings.consent = consent }
             if let style = t["expiredDeltaStyle"]?.stringValue {

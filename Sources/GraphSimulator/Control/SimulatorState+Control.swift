@@ -11,7 +11,7 @@
 ///   → `{"applied":n,"counts":{op:n},"createdUsers":[ids],"createdGroups":[ids]}`. Operations run in order; on the first
 ///   invalid one the answer is 400 `{"error","index","applied"}` and earlier ones stay applied.
 /// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"consent":bool,"deltaTokenLifetimeSeconds":n,
-///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"verifiedDomains":[{"name","verified"}]}` → the tenant
+///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,"verifiedDomains":[{"name","verified"}]}` → the tenant
 ///   summary. Permission and consent changes apply to tokens issued afterwards.
 /// - `POST /_graphsim/faults` with a rule (see ``FaultRule/init(json:)``) or `{"faults":[rules]}` → `{"faults":[rules with ids]}`;
 ///   `GET /_graphsim/faults` lists rules; `DELETE /_graphsim/faults` removes all.
@@ -142,6 +142,7 @@ extension SimulatorState {
         w.double(tenant.settings.deltaTokenLifetime, key: "deltaTokenLifetimeSeconds")
         w.string(tenant.settings.expiredDeltaStyle.rawValue, key: "expiredDeltaStyle")
         w.double(tenant.settings.duplicateRate, key: "duplicateRate")
+        w.double(tenant.settings.emptyPageRate, key: "emptyPageRate")
         w.endObject()
         w.endObject()
     }
@@ -157,6 +158,7 @@ extension SimulatorState {
             tenants[t].settings.expiredDeltaStyle = value
         }
         if let rate = body["duplicateRate"]?.doubleValue { tenants[t].settings.duplicateRate = rate }
+        if let rate = body["emptyPageRate"]?.doubleValue { tenants[t].settings.emptyPageRate = rate }
         if let domains = body["verifiedDomains"]?.arrayValue {
             for entry in domains {
                 guard let name = entry["name"]?.stringValue?.lowercased(), let verified = entry["verified"]?.boolValue else {

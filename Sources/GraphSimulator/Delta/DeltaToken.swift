@@ -22,6 +22,8 @@ public struct DeltaToken: Sendable, Equatable {
     public var memberAfter: MemberRef?
     /// When the token was issued (milliseconds since 1970).
     public var issuedAtMillis: Int64
+    /// Set on the link that follows a deliberately empty page, so the same position is not emptied twice.
+    public var afterEmptyPage = false
 
     /// Creates a token state.
     public init(isDelta: Bool, resource: Resource, tenant: Int, epoch: UInt32, selection: DeltaSelection,
@@ -48,7 +50,7 @@ public struct DeltaToken: Sendable, Equatable {
         put(UInt64(tenant), 4)
         put(UInt64(epoch), 4)
         put(UInt64(selection.returned), 4)
-        bytes.append((selection.members ? 1 : 0) | (selection.isDefault ? 2 : 0))
+        bytes.append((selection.members ? 1 : 0) | (selection.isDefault ? 2 : 0) | (afterEmptyPage ? 4 : 0))
         put(UInt64(bitPattern: Int64(from)), 8)
         put(UInt64(head), 8)
         put(UInt64(bound), 8)
@@ -85,10 +87,12 @@ public struct DeltaToken: Sendable, Equatable {
         let after = get(5)
         let issued = Int64(bitPattern: get(8))
         guard get(8) == checksum(body, key: key) else { return nil }
-        return DeltaToken(isDelta: isDelta, resource: resource, tenant: tenant, epoch: epoch,
-                          selection: DeltaSelection(returned: returned, members: flags & 1 != 0, isDefault: flags & 2 != 0),
-                          from: from, head: head, bound: bound, item: item,
-                          memberAfter: after == 0 ? nil : MemberRef(raw: UInt32(after - 1)), issuedAtMillis: issued)
+        var token = DeltaToken(isDelta: isDelta, resource: resource, tenant: tenant, epoch: epoch,
+                               selection: DeltaSelection(returned: returned, members: flags & 1 != 0, isDefault: flags & 2 != 0),
+                               from: from, head: head, bound: bound, item: item,
+                               memberAfter: after == 0 ? nil : MemberRef(raw: UInt32(after - 1)), issuedAtMillis: issued)
+        token.afterEmptyPage = flags & 4 != 0
+        return token
     }
 
     private static func checksum(_ bytes: [UInt8], key: UInt64) -> UInt64 {

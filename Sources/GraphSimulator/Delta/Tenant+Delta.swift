@@ -142,6 +142,20 @@ extension Tenant {
         value.beginArray()
         var item = token.item
         var after = token.memberAfter
+        if item < itemCount, !token.afterEmptyPage, settings.emptyPageRate > 0,
+           isChosen(token.resource, from: token.from, item: item, salt: 0x5EED, rate: settings.emptyPageRate) {
+            var next = token
+            next.isDelta = false
+            next.afterEmptyPage = true
+            next.issuedAtMillis = context.nowMillis
+            var page = JSONWriter()
+            page.beginObject()
+            page.string(context.odataContext, key: "@odata.context")
+            page.string(context.nextLinkPrefix + next.encode(key: context.tokenKey), key: "@odata.nextLink")
+            page.beginArray("value"); page.endArray()
+            page.endObject()
+            return DeltaPage(body: page.bytes, next: next, isFinal: false, objectCount: 0)
+        }
         var count = 0
         var budget = context.memberBudget
         var split = false
@@ -210,6 +224,7 @@ extension Tenant {
             next.item = item
             next.memberAfter = after
         }
+        next.afterEmptyPage = false
         var page = JSONWriter()
         page.beginObject()
         page.string(context.odataContext, key: "@odata.context")
@@ -225,10 +240,15 @@ extension Tenant {
 
     /// Seeded decision whether item `item` of a round is served a second time at the start of the next page.
     func isDuplicate(_ resource: Resource, from: Int, item: Int) -> Bool {
-        guard settings.duplicateRate > 0 else { return false }
-        var rng = SeededRandom(seed: UInt64(truncatingIfNeeded: item) &* 31 &+ UInt64(truncatingIfNeeded: from &+ 7),
+        isChosen(resource, from: from, item: item, salt: 0, rate: settings.duplicateRate)
+    }
+
+    /// A seeded per-position coin flip, so replays of the same round behave the same.
+    func isChosen(_ resource: Resource, from: Int, item: Int, salt: UInt64, rate: Double) -> Bool {
+        guard rate > 0 else { return false }
+        var rng = SeededRandom(seed: (UInt64(truncatingIfNeeded: item) &* 31 &+ UInt64(truncatingIfNeeded: from &+ 7)) ^ salt,
                                stream: UInt64(index) << 1 | UInt64(resource.rawValue))
-        return rng.chance(settings.duplicateRate)
+        return rng.chance(rate)
     }
 
     private func writeItem(_ w: inout JSONWriter, _ change: ChangeItem, token: DeltaToken, context: DeltaPageContext,

@@ -76,6 +76,8 @@ public struct TenantSettings: Sendable {
     public var expiredDeltaStyle: ExpiredDeltaStyle = .gone410
     /// Probability that an object is served again at the start of the next page (Graph's "duplicates").
     public var duplicateRate: Double = 0.01
+    /// Probability that a page in the middle of a round comes back empty, still carrying `@odata.nextLink`.
+    public var emptyPageRate: Double = 0
 
     /// Default settings.
     public init() {}
