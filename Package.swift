@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "GraphSimulator",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
             ],
             swiftSettings: strictSettings
         ),
