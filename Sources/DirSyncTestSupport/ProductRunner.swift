@@ -34,8 +34,11 @@ package struct ProductRunner: Sendable {
     /// - Parameters:
     ///   - environment: variables added to (or, with `nil` values, removed from) the test's environment.
     ///   - timeout: the process is killed after this long and the test fails.
+    ///   - killAfter: sends SIGKILL after this long (crash tests); the outcome then has exit code 9 + 128 semantics
+    ///     as reported by Foundation (`terminationStatus` 9 with reason uncaught signal).
     package static func run(
-        _ product: String, _ arguments: [String], environment: [String: String?] = [:], timeout: Duration = .seconds(120)
+        _ product: String, _ arguments: [String], environment: [String: String?] = [:], timeout: Duration = .seconds(120),
+        killAfter: Duration? = nil
     ) async throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(of: product))
@@ -52,7 +55,13 @@ package struct ProductRunner: Sendable {
         async let stdout = readAll(out.fileHandleForReading)
         async let stderr = readAll(err.fileHandleForReading)
         let deadline = ContinuousClock.now + timeout
+        let killAt = killAfter.map { ContinuousClock.now + $0 }
         while process.isRunning {
+            if let killAt, ContinuousClock.now >= killAt {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                break
+            }
             if ContinuousClock.now > deadline {
                 process.terminate()
                 throw TimedOut(product: product, arguments: arguments)

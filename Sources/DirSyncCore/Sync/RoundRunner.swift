@@ -61,6 +61,19 @@ public struct RoundReport: Sendable, Equatable {
         self.mode = mode
     }
 
+    /// Adds the counts of a round that ran in the same run; the later round's outcome wins.
+    public mutating func absorb(_ later: RoundReport) {
+        pages += later.pages
+        requests += later.requests
+        written += later.written
+        objectsDeleted += later.objectsDeleted
+        membershipsSwept += later.membershipsSwept
+        deletionsPlanned = later.deletionsPlanned
+        diagnostics += later.diagnostics
+        if later.completion != nil { completion = later.completion }
+        if later.mode == .full { mode = .full }
+    }
+
     /// Whether the deletion guard halted the round.
     public var haltedVerdict: DeletionGuard.Verdict? {
         if case .halted(let verdict) = completion { return verdict }
@@ -90,17 +103,34 @@ public struct RoundRunner: Sendable {
     }
 
     /// Runs the round to its end (or to a halt).
+    ///
+    /// A round resumed from an earlier run, or released after a halt, only brings the tables up to
+    /// the moment that round *started*; such a round is followed at once by an incremental round
+    /// from its new deltaLink, so a finished run is always current as of the run.
     /// - Parameter progress: called after every committed page with the report so far.
     public func run(_ options: RoundOptions, progress: @Sendable (RoundReport) -> Void = { _ in }) async throws -> RoundReport {
         let cursor = try await store.cursor()
         if options.dryRun { return try await dryRun(cursor: cursor, options: options, progress: progress) }
+        var report = try await firstRound(cursor: cursor, options: options, progress: progress)
+        if report.start == .resumed || report.start == .haltedRelease, case .completed = report.completion {
+            let caughtUp = try await firstRound(cursor: try await store.cursor(), options: options, progress: progress)
+            report.absorb(caughtUp)
+        }
+        return report
+    }
 
+    private func firstRound(cursor: SyncCursor, options: RoundOptions, progress: @Sendable (RoundReport) -> Void) async throws -> RoundReport {
         if cursor.pendingDeltaLink != nil, !options.forceFull {
             var report = RoundReport(resource: resource, start: .haltedRelease, mode: cursor.roundMode ?? .incremental)
             report.completion = try await store.resolveHalted(guard: options.deletionGuard)
-            if case .completed(let deleted, let swept) = report.completion {
+            switch report.completion {
+            case .completed(let deleted, let swept)?:
                 report.objectsDeleted = deleted
                 report.membershipsSwept = swept
+            case .halted(let verdict)?:
+                report.deletionsPlanned = verdict.deletions
+            case nil:
+                break
             }
             return report
         }
@@ -140,12 +170,9 @@ public struct RoundRunner: Sendable {
                 (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
                 try await store.startRound(mode: .full, roundID: roundID)
                 try await store.beginProgress(expectedTotal: try? await source.count(resource))
-                let carried = report
-                report = RoundReport(resource: resource, start: .resync, mode: .full)
-                report.requests = carried.requests
-                report.pages = carried.pages
-                report.written = carried.written
-                report.diagnostics = carried.diagnostics
+                var restarted = RoundReport(resource: resource, start: .resync, mode: .full)
+                restarted.absorb(report)
+                report = restarted
             }
         }
     }
