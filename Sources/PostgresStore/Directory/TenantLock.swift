@@ -16,4 +16,14 @@ enum TenantLock {
     }
 
     private static func key(_ tenantID: UUID) -> String { "dirsync.tenant:" + tenantID.postgresText }
+
+    /// SQL true when some session holds the lock of the tenant in column `column`, read from
+    /// `pg_locks` without taking the lock (taking it, even briefly, could make a starting run skip
+    /// the tenant). A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
+    static func isHeldExpression(tenantColumn column: String) -> String {
+        """
+        EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+                AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('dirsync.tenant:' || \(column)::text, 0))
+        """
+    }
 }

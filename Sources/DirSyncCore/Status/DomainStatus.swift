@@ -1,0 +1,145 @@
+import Foundation
+
+/// The status of one onboarded domain, as `dirsync status` shows it.
+///
+/// The JSON form (``DomainStatus/jsonObject``) is a stable, documented contract: fields are only added.
+public struct DomainStatus: Sendable, Equatable {
+    /// Where a domain's sync stands.
+    public enum State: String, Sendable, Equatable, CaseIterable {
+        case neverSynced = "never_synced", running, succeeded, failed, halted, disabled
+    }
+
+    /// Live progress of a running sync.
+    public struct Progress: Sendable, Equatable {
+        /// `users`, `groups` or `sweep` (the round's end), whichever is still working.
+        public var phase: String
+        public var pages: Int
+        public var objects: Int
+        /// Objects per second since the round started.
+        public var rate: Double
+        public var elapsedSeconds: Double
+        /// Percent done of a full round (from `/users/$count` and `/groups/$count`); `nil` otherwise.
+        public var percent: Double?
+        /// Seconds left at the current rate, for full rounds.
+        public var etaSeconds: Double?
+    }
+
+    public var domain: String
+    public var tenantID: UUID
+    public var enabled: Bool
+    public var state: State
+    public var lastSuccessAt: Date?
+    public var lastSuccessAgeSeconds: Double?
+    public var lastRun: RunRecord?
+    public var lastRunDurationSeconds: Double?
+    public var users: Int
+    public var groups: Int
+    public var memberships: Int
+    public var domainUsers: Int
+    /// Age of the oldest stored deltaLink; Graph forgets delta state after about 7 days.
+    public var cursorAgeSeconds: Double?
+    /// One line in plain words with the fix when something is wrong (or worth knowing); `nil` when all is well.
+    public var message: String?
+    public var progress: Progress?
+
+    /// A cursor older than this gets a warning (Graph's delta state lasts about 7 days).
+    public static let cursorWarningAge: TimeInterval = 5 * 24 * 3600
+
+    /// Derives a domain's status from the facts stored in PostgreSQL.
+    public static func from(_ facts: StatusFacts, now: Date) -> DomainStatus {
+        var status = DomainStatus(
+            domain: facts.domain.domain, tenantID: facts.domain.tenantID, enabled: facts.domain.enabled, state: .neverSynced,
+            lastSuccessAt: facts.lastSuccess?.finishedAt, lastSuccessAgeSeconds: facts.lastSuccess?.finishedAt.map { now.timeIntervalSince($0) },
+            lastRun: facts.lastRun, lastRunDurationSeconds: facts.lastRun.flatMap { run in run.finishedAt.map { $0.timeIntervalSince(run.startedAt) } },
+            users: facts.users, groups: facts.groups, memberships: facts.memberships, domainUsers: facts.domainUsers,
+            cursorAgeSeconds: facts.deltaLinkAt.map { now.timeIntervalSince($0) }, message: nil, progress: nil)
+
+        let running = facts.lockHeld && facts.lastRun?.state == "running"
+        if !facts.domain.enabled {
+            status.state = .disabled
+            status.message = "disabled: not synced; enable it again with dirsync domains add \(facts.domain.domain)"
+            return status
+        }
+        if running {
+            status.state = .running
+            status.progress = progress(facts.progress.filter { $0.runID == facts.lastRun?.runID }, now: now)
+            status.lastRunDurationSeconds = facts.lastRun.map { now.timeIntervalSince($0.startedAt) }
+        } else if let problem = facts.domain.problem {
+            status.state = .failed
+            status.message = problem
+            return status
+        } else if let run = facts.lastRun {
+            switch run.state {
+            case "succeeded": status.state = .succeeded
+            case "halted": status.state = .halted
+            case "running", "interrupted", "failed": status.state = .failed
+            default: status.state = .failed
+            }
+            status.message = message(for: run, domain: facts.domain.domain)
+        } else {
+            status.state = .neverSynced
+            status.message = "not synced yet: the next dirsync run checks the domain and runs its first full sync"
+        }
+        if status.message == nil, let age = status.cursorAgeSeconds, age > cursorWarningAge {
+            let days = Int(age / 86_400)
+            status.message = "delta link is \(days) days old and Graph forgets delta state after about 7: run dirsync at least daily, or the next run must resync in full"
+        }
+        return status
+    }
+
+    /// Plain words and the fix for how a run ended; `nil` for a clean success.
+    static func message(for run: RunRecord, domain: String) -> String? {
+        switch run.state {
+        case "succeeded":
+            return run.throttled > 0 ? "succeeded, but Graph throttled \(run.throttled) requests; if this persists, run tenants with lower --concurrency or less often" : nil
+        case "halted":
+            let numbers = run.deletionsPending.map { pending in "\(pending) deletions pending" + (run.deletionLimit.map { " (limit \($0))" } ?? "") } ?? "deletions pending"
+            return "halted by the deletion guard: \(numbers); review them in Entra, then run dirsync run --allow-deletes --domain \(domain)"
+        case "running":
+            return "the last run stopped without finishing (process killed?); the next run resumes from its last committed page"
+        case "interrupted":
+            return "the last run was interrupted; the next run resumes from its last committed page"
+        default:
+            let detail = run.errorMessage ?? "the last run failed"
+            switch run.errorClass {
+            case "consent_missing":
+                return "admin consent missing: ask the tenant's admin to grant admin consent to the dirsync app (User.Read.All, Group.Read.All, GroupMember.Read.All, Directory.Read.All). \(detail)"
+            case "permission_missing":
+                return "permission missing: \(detail)"
+            case "domain_not_verified":
+                return "domain not verified: \(detail)"
+            case "throttled":
+                return "throttled by Graph beyond the run's deadline: \(detail); retry later or lower --concurrency"
+            default:
+                return detail
+            }
+        }
+    }
+
+    static func progress(_ rows: [ProgressRecord], now: Date) -> Progress? {
+        guard !rows.isEmpty else { return nil }
+        let working = rows.filter { $0.phase != "done" }
+        let phase: String
+        if working.isEmpty {
+            phase = "sweep"
+        } else if working.contains(where: { $0.phase == "sweep" }) {
+            phase = "sweep"
+        } else {
+            phase = working.map(\.resource.rawValue).sorted().joined(separator: "+")
+        }
+        let pages = rows.reduce(0) { $0 + $1.pages }
+        let objects = rows.reduce(0) { $0 + $1.objects }
+        let started = rows.map(\.startedAt).min() ?? now
+        let elapsed = max(0.001, now.timeIntervalSince(started))
+        let rate = Double(objects) / elapsed
+        var percent: Double?
+        var eta: Double?
+        let totals = rows.compactMap(\.expectedTotal)
+        if totals.count == rows.count, case let total = totals.reduce(0, +), total > 0 {
+            let done = min(Double(objects), Double(total))
+            percent = (done / Double(total) * 1000).rounded() / 10
+            eta = rate > 0 ? (Double(total) - done) / rate : nil
+        }
+        return Progress(phase: phase, pages: pages, objects: objects, rate: rate, elapsedSeconds: elapsed, percent: percent, etaSeconds: eta)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// One `directory.sync_runs` row, as status needs it.
+public struct RunRecord: Sendable, Equatable {
+    public var runID: Int64
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var mode: String
+    public var state: String
+    public var pages: Int
+    public var objectsUpserted: Int
+    public var objectsDeleted: Int
+    public var throttled: Int
+    public var errorClass: String?
+    public var errorMessage: String?
+    public var deletionsPending: Int?
+    public var deletionLimit: Int?
+
+    public init(runID: Int64, startedAt: Date, finishedAt: Date? = nil, mode: String, state: String, pages: Int = 0, objectsUpserted: Int = 0,
+                objectsDeleted: Int = 0, throttled: Int = 0, errorClass: String? = nil, errorMessage: String? = nil,
+                deletionsPending: Int? = nil, deletionLimit: Int? = nil) {
+        self.runID = runID
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.mode = mode
+        self.state = state
+        self.pages = pages
+        self.objectsUpserted = objectsUpserted
+        self.objectsDeleted = objectsDeleted
+        self.throttled = throttled
+        self.errorClass = errorClass
+        self.errorMessage = errorMessage
+        self.deletionsPending = deletionsPending
+        self.deletionLimit = deletionLimit
+    }
+}
+
+/// Live progress of one resource's round (`directory.sync_progress`).
+public struct ProgressRecord: Sendable, Equatable {
+    public var resource: DirectoryResource
+    public var runID: Int64
+    /// `fetch`, `sweep` or `done`.
+    public var phase: String
+    public var pages: Int
+    public var objects: Int
+    public var expectedTotal: Int?
+    public var startedAt: Date
+    public var updatedAt: Date
+
+    public init(resource: DirectoryResource, runID: Int64, phase: String, pages: Int, objects: Int, expectedTotal: Int?, startedAt: Date, updatedAt: Date) {
+        self.resource = resource
+        self.runID = runID
+        self.phase = phase
+        self.pages = pages
+        self.objects = objects
+        self.expectedTotal = expectedTotal
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// What the database knows about one onboarded domain and its tenant.
+public struct StatusFacts: Sendable, Equatable {
+    public var domain: DomainRecord
+    public var users = 0
+    public var groups = 0
+    public var memberships = 0
+    /// Live users whose UPN, mail or a proxy address is in this domain.
+    public var domainUsers = 0
+    /// The tenant's newest run, whatever its state.
+    public var lastRun: RunRecord?
+    /// The tenant's newest succeeded run.
+    public var lastSuccess: RunRecord?
+    /// Whether a dirsync process holds the tenant's lock right now.
+    public var lockHeld = false
+    /// Oldest stored deltaLink time across the tenant's resources (`nil` when any resource has none).
+    public var deltaLinkAt: Date?
+    /// Progress rows of the tenant's current or last run.
+    public var progress: [ProgressRecord] = []
+
+    public init(domain: DomainRecord) {
+        self.domain = domain
+    }
+}

@@ -1,0 +1,135 @@
+import DirSyncCore
+import Foundation
+import Prometheus
+
+/// Renders `dirsync status` as a table, as JSON, or in the Prometheus text format.
+enum StatusRenderer {
+    /// A table for a 120-column terminal: one row per domain, and an indented line for the
+    /// message or live progress when there is one.
+    static func table(_ statuses: [DomainStatus]) -> String {
+        guard !statuses.isEmpty else { return "no domains onboarded; add one with dirsync domains add DOMAIN" }
+        var table = TextTable(columns: ["DOMAIN", "TENANT", "STATE", "SUCCESS", "LAST RUN", "USERS", "GROUPS", "MEMBERS", "DOM.USERS", "CURSOR"])
+        table.maxWidth = 25
+        var notes: [Int: String] = [:]
+        for (index, status) in statuses.enumerated() {
+            let run = status.lastRun.map { run in
+                let mode = run.mode == "incremental" ? "incr" : run.mode
+                return status.lastRunDurationSeconds.map { "\(mode) \(StatusDuration.short($0))" } ?? mode
+            } ?? "-"
+            table.add([
+                status.domain, String(status.tenantID.uuidString.lowercased().prefix(8)), status.state.rawValue,
+                status.lastSuccessAgeSeconds.map { StatusDuration.short($0) + " ago" } ?? "never", run,
+                String(status.users), String(status.groups), String(status.memberships), String(status.domainUsers),
+                status.cursorAgeSeconds.map(StatusDuration.short) ?? "-",
+            ])
+            if let progress = status.progress {
+                var line = "running: \(progress.phase), \(progress.pages) pages, \(progress.objects) objects, \(Int(progress.rate.rounded()))/s, \(StatusDuration.short(progress.elapsedSeconds)) elapsed"
+                if let percent = progress.percent { line += ", \(percent)% done" }
+                if let eta = progress.etaSeconds { line += ", ETA \(StatusDuration.short(eta))" }
+                notes[index] = line
+            } else if let message = status.message {
+                notes[index] = message
+            }
+        }
+        let lines = table.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var output = [lines[0]]
+        for (index, line) in lines.dropFirst().enumerated() {
+            output.append(line)
+            if let note = notes[index] { output.append(contentsOf: wrap("  ↳ " + note, width: 118, indent: "    ")) }
+        }
+        return output.joined(separator: "\n")
+    }
+
+    private static func wrap(_ text: String, width: Int, indent: String) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty, current.count + 1 + word.count > width {
+                lines.append(current)
+                current = indent + word
+            } else {
+                current += current.isEmpty ? String(word) : " " + word
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines.map { $0.count > 120 ? String($0.prefix(119)) + "…" : $0 }
+    }
+
+    /// The stable JSON form; see README.md ("dirsync status --format json") for the fields.
+    static func json(_ statuses: [DomainStatus]) throws -> String {
+        let iso = Date.ISO8601FormatStyle()
+        func date(_ value: Date?) -> Any { value.map { iso.format($0) } ?? NSNull() }
+        func number(_ value: Double?) -> Any { value.map { ($0 * 10).rounded() / 10 } ?? NSNull() }
+        let items: [[String: Any]] = statuses.map { status in
+            var item: [String: Any] = [
+                "domain": status.domain, "tenant_id": status.tenantID.uuidString.lowercased(), "enabled": status.enabled,
+                "state": status.state.rawValue, "last_success_at": date(status.lastSuccessAt),
+                "last_success_age_seconds": number(status.lastSuccessAgeSeconds), "users": status.users, "groups": status.groups,
+                "memberships": status.memberships, "domain_users": status.domainUsers, "cursor_age_seconds": number(status.cursorAgeSeconds),
+                "message": status.message ?? NSNull(),
+            ]
+            if let run = status.lastRun {
+                item["last_run"] = [
+                    "started_at": date(run.startedAt), "finished_at": date(run.finishedAt), "mode": run.mode, "state": run.state,
+                    "duration_seconds": number(status.lastRunDurationSeconds), "error": run.errorMessage ?? NSNull(),
+                    "error_class": run.errorClass ?? NSNull(), "pages": run.pages, "objects_upserted": run.objectsUpserted,
+                    "objects_deleted": run.objectsDeleted, "throttled": run.throttled,
+                ] as [String: Any]
+            } else {
+                item["last_run"] = NSNull()
+            }
+            if let progress = status.progress {
+                item["progress"] = [
+                    "phase": progress.phase, "pages": progress.pages, "objects": progress.objects, "rate": number(progress.rate),
+                    "elapsed_seconds": number(progress.elapsedSeconds), "percent": number(progress.percent), "eta_seconds": number(progress.etaSeconds),
+                ] as [String: Any]
+            } else {
+                item["progress"] = NSNull()
+            }
+            return item
+        }
+        let data = try JSONSerialization.data(withJSONObject: items, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Prometheus text exposition for the node_exporter textfile collector.
+    static func prometheus(_ statuses: [DomainStatus]) -> String {
+        let registry = PrometheusCollectorRegistry()
+        for status in statuses {
+            let labels = [("domain", status.domain), ("tenant_id", status.tenantID.uuidString.lowercased())]
+            for state in DomainStatus.State.allCases {
+                registry.makeGauge(name: "dirsync_domain_state", labels: labels + [("state", state.rawValue)],
+                                   help: "1 for the domain's current sync state, 0 otherwise.").set(state == status.state ? 1.0 : 0.0)
+            }
+            registry.makeGauge(name: "dirsync_domain_enabled", labels: labels, help: "1 when the domain is synced.").set(status.enabled ? 1.0 : 0.0)
+            if let success = status.lastSuccessAt {
+                registry.makeGauge(name: "dirsync_domain_last_success_timestamp_seconds", labels: labels,
+                                   help: "Unix time of the last successful sync of the domain's tenant.").set(success.timeIntervalSince1970)
+            }
+            if let duration = status.lastRunDurationSeconds {
+                registry.makeGauge(name: "dirsync_domain_last_run_duration_seconds", labels: labels, help: "Duration of the tenant's last run.").set(duration)
+            }
+            if let run = status.lastRun {
+                registry.makeGauge(name: "dirsync_domain_last_run_objects", labels: labels,
+                                   help: "Objects upserted or deleted by the tenant's last run.").set(Double(run.objectsUpserted + run.objectsDeleted))
+                registry.makeGauge(name: "dirsync_domain_last_run_failed", labels: labels,
+                                   help: "1 when the tenant's last run failed, was interrupted or halted.").set(["failed", "interrupted", "halted"].contains(run.state) ? 1.0 : 0.0)
+                registry.makeGauge(name: "dirsync_domain_last_run_throttled_responses", labels: labels,
+                                   help: "Responses Graph throttled during the tenant's last run.").set(Double(run.throttled))
+            }
+            registry.makeGauge(name: "dirsync_domain_users", labels: labels, help: "Live users whose UPN, mail or a proxy address is in the domain.").set(Double(status.domainUsers))
+            registry.makeGauge(name: "dirsync_tenant_users", labels: labels, help: "Live users of the domain's tenant.").set(Double(status.users))
+            registry.makeGauge(name: "dirsync_tenant_groups", labels: labels, help: "Live groups of the domain's tenant.").set(Double(status.groups))
+            registry.makeGauge(name: "dirsync_tenant_memberships", labels: labels, help: "Direct memberships of the domain's tenant.").set(Double(status.memberships))
+            if let age = status.cursorAgeSeconds {
+                registry.makeGauge(name: "dirsync_domain_cursor_age_seconds", labels: labels, help: "Age of the oldest stored delta link (Graph keeps about 7 days).").set(age)
+            }
+            if let progress = status.progress {
+                registry.makeGauge(name: "dirsync_domain_progress_objects", labels: labels, help: "Objects processed by the running sync.").set(Double(progress.objects))
+            }
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
