@@ -75,7 +75,7 @@ struct SyncEndToEndTests {
         try await SyncHarness.with(["--users", "1500", "--groups", "60", "--seed", "21", "--page-size", "25", "--members-per-page", "40"]) { h in
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 15])
+            try await h.sim.addFault(["kind": "latency", "latencyMs": 15, "probability": 1])
             var generator = SeededGenerator(seed: 42)
             var killed = 0
             for attempt in 0..<6 {
@@ -102,7 +102,7 @@ struct SyncEndToEndTests {
         try await SyncHarness.with(["--tenants", "2", "--users", "600", "--groups", "30", "--seed", "3", "--page-size", "30"]) { h in
             let tenants = try await h.sim.tenants()
             try await h.onboard([("tenant1-verified.example", tenants[0].id), ("tenant2-verified.example", tenants[1].id)])
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 10])
+            try await h.sim.addFault(["kind": "latency", "latencyMs": 10, "probability": 1])
             async let a = h.dirsync(["run"])
             async let b = h.dirsync(["run"])
             let (first, second) = try await (a, b)

@@ -52,6 +52,10 @@ public struct RoundReport: Sendable, Equatable {
     /// Staged deletions (dry runs: what a real run would delete).
     public var deletionsPlanned = 0
     public var diagnostics: [Diagnostic] = []
+    /// Objects a full round expects (from `/$count`), for percent and ETA; `nil` for incremental rounds.
+    public var expectedTotal: Int?
+    /// Objects seen so far (upserts and removals as pages reported them).
+    public var objectsSeen = 0
     /// `nil` while running; set when the round ended.
     public var completion: RoundCompletion?
 
@@ -68,6 +72,7 @@ public struct RoundReport: Sendable, Equatable {
         written += later.written
         objectsDeleted += later.objectsDeleted
         membershipsSwept += later.membershipsSwept
+        objectsSeen += later.objectsSeen
         deletionsPlanned = later.deletionsPlanned
         diagnostics += later.diagnostics
         if later.completion != nil { completion = later.completion }
@@ -154,9 +159,11 @@ public struct RoundRunner: Sendable {
             (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
             try await store.startRound(mode: .full, roundID: roundID)
         }
-        if mode == .full { try await store.beginProgress(expectedTotal: try? await source.count(resource)) } else { try await store.beginProgress(expectedTotal: nil) }
+        let expectedTotal = mode == .full ? try? await source.count(resource) : nil
+        try await store.beginProgress(expectedTotal: expectedTotal)
 
         var report = RoundReport(resource: resource, start: start, mode: mode)
+        report.expectedTotal = expectedTotal
         var resynced = false
         while true {
             do {
@@ -169,9 +176,11 @@ public struct RoundRunner: Sendable {
                 logger.warning("Graph requires a full resync", metadata: ["resource": "\(resource)", "reason": "\(error.code)"])
                 (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
                 try await store.startRound(mode: .full, roundID: roundID)
-                try await store.beginProgress(expectedTotal: try? await source.count(resource))
+                let total = try? await source.count(resource)
+                try await store.beginProgress(expectedTotal: total)
                 var restarted = RoundReport(resource: resource, start: .resync, mode: .full)
                 restarted.absorb(report)
+                restarted.expectedTotal = total
                 report = restarted
             }
         }
@@ -194,6 +203,7 @@ public struct RoundRunner: Sendable {
                 logger.warning("skipped part of a Graph page", metadata: ["resource": "\(resource)", "diagnostic": "\(diagnostic.code)", "detail": "\(diagnostic.message)"])
             }
             let plan = Self.plan(page)
+            report.objectsSeen += plan.objectCount
             switch page.continuation {
             case .next(let next):
                 try roundGuard.visit(next)

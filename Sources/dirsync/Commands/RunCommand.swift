@@ -42,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Deletion guard: most objects one round may delete (default: 20% of the tenant or 500, whichever is smaller, at least 10).")
     var maxDeletions: Int?
 
+    @Option(name: .long, help: "Write per-domain metrics in the Prometheus text format to this file at the end (atomically), for the node_exporter textfile collector.")
+    var metricsFile: String?
+
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64, not \(concurrency)") }
         if let maxDeletions, maxDeletions < 0 { throw ValidationError("--max-deletions must be 0 or more, not \(maxDeletions)") }
@@ -65,6 +68,8 @@ struct RunCommand: AsyncParsableCommand {
         let options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
         let configuration = Database.configuration()
         let concurrency = self.concurrency
+        let reporter = ProgressReporter(interactive: isatty(STDERR_FILENO) == 1 && global.logFormat != .json, logger: logger)
+        let reporting = Task { await reporter.run() }
 
         let work = Task {
             try await withThrowingTaskGroup(of: TenantSyncResult.self) { group in
@@ -73,7 +78,10 @@ struct RunCommand: AsyncParsableCommand {
                 func startNext(_ group: inout ThrowingTaskGroup<TenantSyncResult, any Error>) {
                     guard let (tenantID, domains) = pending.popFirst() else { return }
                     group.addTask {
-                        await Self.syncTenant(tenantID, domains: domains, options: options, runtime: runtime, database: configuration, logger: logger)
+                        let result = await Self.syncTenant(tenantID, domains: domains, options: options, runtime: runtime, database: configuration,
+                                                           logger: logger) { reporter.update(tenant: tenantID, report: $0) }
+                        reporter.finish(tenant: tenantID)
+                        return result
                     }
                 }
                 for _ in 0..<concurrency { startNext(&group) }
@@ -86,9 +94,32 @@ struct RunCommand: AsyncParsableCommand {
         }
         ShutdownSignals.install { _ in work.cancel() }
         let results = try await work.value
+        reporting.cancel()
+        await reporting.value
         print(RunSummary.render(results))
+        if let metricsFile { try await writeMetrics(to: metricsFile, logger: logger) }
         if let status = RunSummary.exitStatus(results), status != .success {
             throw CommandFailure(status, RunSummary.headline(results))
+        }
+    }
+
+    /// Writes the per-domain metrics next to `path` and renames it into place, so a collector never
+    /// reads a half-written file.
+    private func writeMetrics(to path: String, logger: Logger) async throws {
+        let connection = try await Database.connect(logger: logger)
+        let statuses = try await StatusCommand.statuses(connection: connection, domains: [])
+        await connection.close()
+        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        do {
+            try Data(StatusRenderer.prometheus(statuses).utf8).write(to: URL(fileURLWithPath: temporary))
+            if rename(temporary, path) != 0 {
+                throw CommandFailure(.failure, "cannot move the metrics file into place at \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch let failure as CommandFailure {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw failure
+        } catch {
+            throw CommandFailure(.failure, "cannot write the metrics file \(path): \(error.localizedDescription); check that its directory exists and is writable")
         }
     }
 
@@ -112,7 +143,8 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Syncs one tenant on sessions of its own; never throws: failures become the tenant's result.
     private static func syncTenant(_ tenantID: UUID, domains: [DomainRecord], options: RoundOptions, runtime: GraphRuntime,
-                                   database: PostgresConfiguration, logger: Logger) async -> TenantSyncResult {
+                                   database: PostgresConfiguration, logger: Logger,
+                                   progress: @escaping @Sendable (RoundReport) -> Void) async -> TenantSyncResult {
         var tenantLogger = logger
         tenantLogger[metadataKey: "tenant.id"] = "\(tenantID.uuidString.lowercased())"
         let started = Date()
@@ -130,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
                                   throttledCount: { client.statistics.throttled })
             let request = TenantSyncRequest(tenantID: tenantID, domains: domains, options: tenantOptions)
             do {
-                let result = try await sync.run(request)
+                let result = try await sync.run(request, progress: progress)
                 await session.close()
                 RunSummary.log(result, logger: tenantLogger)
                 return result

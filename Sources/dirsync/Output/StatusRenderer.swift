@@ -12,7 +12,7 @@ enum StatusRenderer {
         table.maxWidth = 25
         var notes: [Int: String] = [:]
         for (index, status) in statuses.enumerated() {
-            let run = status.lastRun.map { run in
+            let run = status.state == .running ? "now \(StatusDuration.short(status.lastRunDurationSeconds ?? 0))" : status.lastRun.map { run in
                 let mode = run.mode == "incremental" ? "incr" : run.mode
                 return status.lastRunDurationSeconds.map { "\(mode) \(StatusDuration.short($0))" } ?? mode
             } ?? "-"
