@@ -201,4 +201,20 @@ struct GraphClientErrorsAgainstSimulatorTests {
         }
     }
 
+    @Test("a token endpoint that throttles past the run's deadline fails at once as throttledBeyondDeadline too")
+    func tokenThrottledBeyondDeadline() async throws {
+        try await SimulatorHarness.with(users: 10, groups: 2) { sim in
+            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], deadline: Date().addingTimeInterval(3),
+                                          logger: RecordingLog().logger)
+            try sim.addFaults(#"{"kind":"throttle","pathPrefix":"/\#(sim.tenant.id)/oauth2/v2.0/token","retryAfter":"8"}"#)
+            let started = ContinuousClock.now
+            let error = await expectError(.throttledBeyondDeadline, fixMentions: "next run") {
+                try await firstUsersPage(runtime, tenant: sim.tenant.id)
+            }
+            #expect(ContinuousClock.now - started < .seconds(3), "it must not sleep past the deadline")
+            #expect(error?.status == 429)
+            #expect(error?.retryAfter == 8)
+            #expect(sim.simulator.stats.throttled == 1, "one token request, not retried")
+        }
+    }
 }
