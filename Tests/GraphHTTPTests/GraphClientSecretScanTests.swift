@@ -72,6 +72,10 @@ struct GraphClientSecretScanTests {
             let secretRuntime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: log.logger)
             try await Self.faultyRound(secretRuntime.client, sim)
             errorTexts.append("\(secretRuntime.configuration)")
+            // A debugger or crash report may dump the whole runtime, token cache included.
+            var dumped = ""
+            dump(secretRuntime, to: &dumped)
+            errorTexts.append(dumped)
             // Certificate and workload identity, over a transport that records the assertions sent.
             try await Self.faultyRound(Self.client(.certificate(try OpenSSLAssertionSigner(pemFile: certificate.combinedPath)), sim, tap, log), sim)
             try goodFederated.write(toFile: tokenFile, atomically: true, encoding: .utf8)
