@@ -24,6 +24,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
             #expect(!text.contains("\n") && !text.contains("\r"), "not one line: \(text)", sourceLocation: sourceLocation)
             #expect(text.contains("Fix: "), "no fix in: \(text)", sourceLocation: sourceLocation)
             #expect(text.contains(fix), "the fix should mention '\(fix)': \(text)", sourceLocation: sourceLocation)
+            #expect(!error.debugDescription.contains(".."), "stray period in: \(error.debugDescription)", sourceLocation: sourceLocation)
             return error
         } catch {
             Issue.record("expected GraphError \(code), got \(error)", sourceLocation: sourceLocation)
