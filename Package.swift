@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "GraphHTTP", "DirSyncCore", "GraphSimulator", "GraphSimulatorServer", "DirSyncTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

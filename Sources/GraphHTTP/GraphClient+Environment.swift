@@ -50,7 +50,7 @@ extension GraphClient {
             material = .federatedTokenFile(path: path, reader: FileCredentialReader())
         }
         let tokens = EntraTokenProvider(clientID: configuration.clientID, credential: material, endpoints: configuration.endpoints,
-                                        transport: transport, logger: logger)
+                                        transport: transport, deadline: deadline, logger: logger)
         let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline),
                                      transport: transport, tokens: tokens, logger: logger)
         return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger)

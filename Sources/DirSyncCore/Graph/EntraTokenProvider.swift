@@ -87,15 +87,18 @@ public final class EntraTokenProvider: AccessTokenSource {
     ///   - transport: sends the token requests.
     ///   - time: clock and sleep.
     ///   - retryPolicy: for transient token-endpoint failures.
+    ///   - deadline: the run's deadline: a token-endpoint `Retry-After` ending after it fails at once with
+    ///     ``GraphError/Code/throttledBeyondDeadline`` instead of sleeping past the end of the run.
     ///   - logger: token requests are logged by tenant and client; tokens never are.
     public init(clientID: String, credential: CredentialMaterial, endpoints: GraphEndpoints, transport: any HTTPTransport,
-                time: any TimeSource = SystemTimeSource(), retryPolicy: RetryPolicy = RetryPolicy(maxAttempts: 4), logger: Logger) {
+                time: any TimeSource = SystemTimeSource(), retryPolicy: RetryPolicy = RetryPolicy(maxAttempts: 4),
+                deadline: Date? = nil, logger: Logger) {
         self.defaultClientID = clientID
         self.credential = credential
         self.endpoints = endpoints
         self.transport = transport
         self.time = time
-        self.retry = RetryLoop(policy: retryPolicy, time: time, deadline: nil, random: { Double.random(in: 0..<1) }, logger: logger)
+        self.retry = RetryLoop(policy: retryPolicy, time: time, deadline: deadline, random: { Double.random(in: 0..<1) }, logger: logger)
     }
 
     /// How many token requests were sent (for run records and tests).

@@ -137,7 +137,8 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
     }
 
     public var debugDescription: String {
-        var text = description
+        // `description` ends its last sentence with a period; continue the sentence list without doubling it.
+        var text = description.hasSuffix(".") ? String(description.dropLast()) : description
         if let retryAfter { text += ". retry-after: \(retryAfter)s" }
         if let serverMessage { text += ". server said: \(serverMessage)" }
         return text + " [\(file):\(line)]"

@@ -107,6 +107,10 @@ public final class GraphSimulator: Sendable {
     /// A snapshot of the counters.
     public var stats: SimulatorStats { state.withLock { $0.stats } }
 
+    /// Every access token the identity platform has issued so far (expired ones included), so tests can
+    /// prove a client never writes them to logs or error text.
+    public var issuedAccessTokens: [String] { state.withLock { Array($0.tokens.keys) } }
+
     /// Runs `body` on a tenant under the lock (for tests and embedding code that mutate directly).
     public func withTenant<T: Sendable>(_ index: Int, _ body: (inout Tenant) throws(SimulatorInputError) -> T) throws(SimulatorInputError) -> T {
         try state.withLock { (s: inout SimulatorState) throws(SimulatorInputError) -> T in try body(&s.tenants[index]) }
