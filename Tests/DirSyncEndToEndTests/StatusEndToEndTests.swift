@@ -75,8 +75,9 @@ struct StatusEndToEndTests {
             for _ in 0..<40 where samples.filter({ $0.0 == "running" }).count < 2 {
                 try await Task.sleep(for: .milliseconds(700))
                 let status = try entry(try await statusJSON(h), "tenant1-verified.example")
-                let progress = status["progress"] as? [String: Any]
-                samples.append((status["state"] as? String ?? "", progress?["objects"] as? Int ?? -1, progress?["percent"]))
+                // A run shows as running before its first page commits; progress appears with that page.
+                guard let progress = status["progress"] as? [String: Any], let objects = progress["objects"] as? Int, objects > 0 else { continue }
+                samples.append((status["state"] as? String ?? "", objects, progress["percent"]))
             }
             let running = samples.filter { $0.0 == "running" }
             #expect(running.count >= 2, "status never showed the run as running: \(samples)")
@@ -143,7 +144,11 @@ struct StatusEndToEndTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(1500))
+            // Wait until the users round has committed a few pages, so the signal lands mid-round.
+            for _ in 0..<400 {
+                if try await h.scalar("SELECT coalesce(max(round_pages), 0)::int AS n FROM directory.sync_cursors WHERE resource = 'users'") >= 3 { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
             let sent = ContinuousClock.now
             process.terminate()  // SIGTERM
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }

@@ -93,12 +93,14 @@ struct GraphClientAgainstSimulatorTests {
 
     @Test("a short-lived token is renewed before it expires during a slow round and the round still returns every object")
     func shortTokenLifetime() async throws {
-        try await SimulatorHarness.with(pageSize: 30, configure: { $0.tokenLifetime = 3 }) { sim in
-            try sim.addFaults(#"{"kind":"latency","pathPrefix":"/v1.0/users/delta","probability":1,"latencyMs":350}"#)
+        // A 6 s token is renewed 0.6 s early: more than the 250 ms each page waits inside the simulator
+        // (before it checks the token), with room for a loaded machine.
+        try await SimulatorHarness.with(pageSize: 12, configure: { $0.tokenLifetime = 6 }) { sim in
+            try sim.addFaults(#"{"kind":"latency","pathPrefix":"/v1.0/users/delta","probability":1,"latencyMs":250}"#)
             let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
             let started = ContinuousClock.now
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users)
-            #expect(ContinuousClock.now - started > .seconds(3), "the round must outlive the first token")
+            #expect(ContinuousClock.now - started > .seconds(6), "the round must outlive the first token")
             #expect(users.userIDs == sim.liveUserIDs)
             let stats = sim.simulator.stats
             #expect(stats.tokensIssued >= 2)

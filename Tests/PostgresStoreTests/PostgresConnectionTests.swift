@@ -95,13 +95,13 @@ struct PostgresConnectionTests {
             let a = try await database.connect(), b = try await database.connect(), c = try await database.connect()
             let clock = ContinuousClock()
             let start = clock.now
-            // Three sessions sleep 0.5 s each in parallel; with only two cooperative threads this would
-            // take at least 1 s if libpq blocked them.
-            async let x: Void = { _ = try await a.query("SELECT pg_sleep(0.5)") }()
-            async let y: Void = { _ = try await b.query("SELECT pg_sleep(0.5)") }()
-            async let z: Void = { _ = try await c.query("SELECT pg_sleep(0.5)") }()
+            // Three sessions sleep 1 s each. Were libpq blocking the cooperative pool (one thread per
+            // core, two here), the third would wait for a free thread: at least 2 s in all.
+            async let x: Void = { _ = try await a.query("SELECT pg_sleep(1)") }()
+            async let y: Void = { _ = try await b.query("SELECT pg_sleep(1)") }()
+            async let z: Void = { _ = try await c.query("SELECT pg_sleep(1)") }()
             _ = try await (x, y, z)
-            #expect(clock.now - start < .milliseconds(950))
+            #expect(clock.now - start < .milliseconds(1_800))
             for connection in [a, b, c] { await connection.close() }
         }
     }
