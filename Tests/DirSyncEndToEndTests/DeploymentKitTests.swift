@@ -1,5 +1,7 @@
 import DirSyncCore
+import DirSyncTestSupport
 import Foundation
+import PostgresStore
 import Testing
 
 // Checks the deployment kit (jobs/, Dockerfile, .dockerignore) by its structure: Docker and a cluster
@@ -165,6 +167,32 @@ struct DeploymentKitTests {
         #expect(fields[5] == "dirsync", "/etc/cron.d lines name the user")
         #expect(fields[6].contains("dirsync run") && !fields[6].contains("flock"))
         #expect(text.contains("advisory lock") && text.contains("Exit codes"))
+    }
+}
+
+// MARK: - The sharded run itself
+
+@Suite("dirsync run --shard (built binary)", .enabled(if: TestEnvironment.databaseTestsEnabled))
+struct ShardedRunTests {
+    @Test("runs with --shard 0/2 and 1/2 each sync only their own tenants and together sync the whole fleet")
+    func shardsPartitionTheFleet() async throws {
+        try await SyncHarness.with(["--tenants", "4", "--users", "20", "--groups", "4", "--seed", "5"]) { h in
+            let fleet = try await h.sim.tenants()
+            let tenants = fleet.map(\.id)
+            try await h.onboard(try fleet.map { tenant in (try #require(tenant.domains.first { $0.verified }).name, tenant.id) })
+            var synced: Set<UUID> = []
+            for index in 0..<2 {
+                let outcome = try await h.run(["--shard", "\(index)/2"])
+                let owned = Set(tenants.filter { TenantShard.index(ofTenant: $0, count: 2) == index })
+                let rows = try await h.connection.query("SELECT DISTINCT tenant_id::text AS t FROM directory.sync_cursors")
+                let now = Set(try rows.compactMap { UUID(uuidString: try $0.string("t")) })
+                #expect(now.subtracting(synced) == owned, "shard \(index)/2 synced \(now.subtracting(synced)), owns \(owned)")
+                #expect(outcome.stderr.contains("this shard owns \(owned.count) of 4 enabled tenants"), "\(outcome.stderr.suffix(1000))")
+                synced = now
+            }
+            #expect(synced == Set(tenants))
+            try await h.expectTablesEqualTruth(tenants, "after shards 0/2 and 1/2")
+        }
     }
 }
 
