@@ -4,7 +4,7 @@
 # pg_start / pg_stop: a throwaway PostgreSQL cluster in a temporary directory on a free port,
 #                     run as the unprivileged `postgres` user (initdb refuses root).
 
-DIRSYNC_APT_PACKAGES=(libcurl4-openssl-dev libpq-dev libssl-dev pkg-config postgresql)
+DIRSYNC_APT_PACKAGES=(libcurl4-openssl-dev libpq-dev libssl-dev pkg-config postgresql python3-yaml)
 
 log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
 

@@ -45,12 +45,27 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write per-domain metrics in the Prometheus text format to this file at the end (atomically), for the node_exporter textfile collector.")
     var metricsFile: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Sync only the tenants of shard K of N (0 ≤ K < N), for N runs side by side; a tenant's shard is a stable hash of its id.",
+        valueName: "K/N"))
+    var shard: String?
+
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64, not \(concurrency)") }
         if let maxDeletions, maxDeletions < 0 { throw ValidationError("--max-deletions must be 0 or more, not \(maxDeletions)") }
         for domain in domains {
             do { _ = try DomainName.normalize(domain) } catch { throw ValidationError(error.description) }
         }
+        if shard != nil, !domains.isEmpty {
+            throw ValidationError("--shard and --domain cannot be combined: a shard syncs the tenants the hash assigns it, --domain names tenants explicitly")
+        }
+        _ = try parsedShard()
+    }
+
+    /// `--shard` parsed; `nil` without it.
+    private func parsedShard() throws -> TenantShard? {
+        guard let shard else { return nil }
+        do { return try TenantShard(parsing: shard) } catch { throw ValidationError(error.description) }
     }
 
     func run() async throws {
@@ -59,10 +74,21 @@ struct RunCommand: AsyncParsableCommand {
         let connection = try await Database.connect(logger: logger)
         let all = try await PostgresDomainStore(connection: connection).list()
         await connection.close()
-        let selected = try select(from: all)
+        var selected = try select(from: all)
         guard !selected.isEmpty else {
             print("no enabled domains to sync; onboard one with dirsync domains add DOMAIN")
             return
+        }
+        if let shard = try parsedShard() {
+            let owned = selected.filter { shard.owns($0.tenantID) }
+            let ownedCount = Set(owned.map(\.tenantID)).count, enabledCount = Set(selected.map(\.tenantID)).count
+            logger.info("this shard owns \(ownedCount) of \(enabledCount) enabled tenants",
+                        metadata: ["shard": "\(shard)", "shard.tenants": "\(ownedCount)", "tenants.enabled": "\(enabledCount)"])
+            guard !owned.isEmpty else {
+                print("shard \(shard) owns none of the \(enabledCount) enabled tenants; nothing to sync")
+                return
+            }
+            selected = owned
         }
         let tenants = Dictionary(grouping: selected, by: \.tenantID).sorted { $0.key.uuidString < $1.key.uuidString }
         let options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
