@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestSupport
 import Foundation
 import Testing
 
@@ -34,7 +35,7 @@ struct TenantShardTests {
 
     @Test("every tenant is owned by exactly one shard", arguments: [1, 2, 4, 7, 16])
     func exactlyOneOwner(count: Int) throws {
-        var generator = SplitMix64(seed: 0xD15C_5EED)
+        var generator = SeededGenerator(seed: 0xD15C_5EED)
         let shards = try (0..<count).map { try TenantShard(index: $0, count: count) }
         for _ in 0..<2_000 {
             let tenant = generator.nextUUID()
@@ -46,7 +47,7 @@ struct TenantShardTests {
 
     @Test("10,000 random tenants spread evenly: every shard is within 15% of the mean", arguments: [4, 7])
     func uniform(count: Int) {
-        var generator = SplitMix64(seed: 0x5EED_0F_5A4D)
+        var generator = SeededGenerator(seed: 0x5EED_0F_5A4D)
         var sizes = [Int](repeating: 0, count: count)
         let tenants = 10_000
         for _ in 0..<tenants { sizes[TenantShard.index(ofTenant: generator.nextUUID(), count: count)] += 1 }
@@ -89,33 +90,5 @@ struct TenantShardTests {
         #expect(throws: TenantShard.Invalid.self) { try TenantShard(index: 2, count: 2) }
         #expect(throws: TenantShard.Invalid.self) { try TenantShard(index: -1, count: 2) }
         #expect(throws: TenantShard.Invalid.self) { try TenantShard(index: 0, count: -3) }
-    }
-}
-
-/// A seeded generator, so a failing distribution test can be reproduced exactly.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A version-4 UUID from the generator's bits.
-    mutating func nextUUID() -> UUID {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<2 {
-            let word = next()
-            for j in 0..<8 { bytes[i * 8 + j] = UInt8(truncatingIfNeeded: word >> UInt64(j * 8)) }
-        }
-        bytes[6] = bytes[6] & 0x0f | 0x40
-        bytes[8] = bytes[8] & 0x3f | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 }
