@@ -16,62 +16,34 @@ import Foundation
 public enum DeltaPlanner {
     /// Plans a page of `/users/delta`.
     public static func plan(users objects: [UserChange]) -> PagePlan {
-        var order: [UUID] = []
-        var upserts: [UUID: UserChange] = [:]
-        var removals: [UUID: DeletionReason] = [:]
-        for object in objects {
-            if upserts[object.id] == nil && removals[object.id] == nil { order.append(object.id) }
-            if let reason = object.removed {
-                upserts[object.id] = nil
-                removals[object.id] = DeletionReason(reason)
-            } else if removals.removeValue(forKey: object.id) != nil || upserts[object.id] == nil {
-                upserts[object.id] = object
-            } else {
-                upserts[object.id]!.merge(object)
-            }
-        }
+        var resolver = RepeatResolver<UserChange>()
+        for object in objects { resolver.add(object) }
         var plan = PagePlan()
-        for id in order {
-            if let user = upserts[id] { plan.users.append(user) }
-            if let reason = removals[id] { plan.removals.append(ObjectRemoval(id: id, reason: reason)) }
-        }
+        (plan.users, plan.removals) = resolver.resolved()
         return plan
     }
 
     /// Plans a page of `/groups/delta`, including its `members@delta` slices.
     public static func plan(groups objects: [GroupChange]) -> PagePlan {
-        var order: [UUID] = []
-        var upserts: [UUID: GroupChange] = [:]
-        var removals: [UUID: DeletionReason] = [:]
+        var resolver = RepeatResolver<GroupChange>()
         var memberOrder: [MembershipRemoval] = []
         var members: [MembershipRemoval: MemberChange] = [:]
         for object in objects {
-            if upserts[object.id] == nil && removals[object.id] == nil { order.append(object.id) }
-            if let reason = object.removed {
-                upserts[object.id] = nil
-                removals[object.id] = DeletionReason(reason)
-                continue
-            }
             var properties = object
             properties.memberChanges = []
-            if removals.removeValue(forKey: object.id) != nil || upserts[object.id] == nil {
-                upserts[object.id] = properties
-            } else {
-                upserts[object.id]!.merge(properties)
-            }
+            resolver.add(properties)
+            guard object.removed == nil else { continue }
             for change in object.memberChanges {
                 let key = MembershipRemoval(groupID: object.id, memberID: change.memberID)
                 if members.updateValue(change, forKey: key) == nil { memberOrder.append(key) }
             }
         }
         var plan = PagePlan()
-        for id in order {
-            // A group seen only to carry membership changes (no properties) still counts as an
-            // upsert: it exists, and a full round must see it.
-            if let group = upserts[id] { plan.groups.append(group) }
-            if let reason = removals[id] { plan.removals.append(ObjectRemoval(id: id, reason: reason)) }
-        }
-        for key in memberOrder where removals[key.groupID] == nil {
+        // A group seen only to carry membership changes (no properties) still counts as an upsert:
+        // it exists, and a full round must see it.
+        (plan.groups, plan.removals) = resolver.resolved()
+        let removedGroups = Set(plan.removals.map(\.id))
+        for key in memberOrder where !removedGroups.contains(key.groupID) {
             let change = members[key]!
             if change.removed {
                 plan.membershipRemovals.append(key)
@@ -83,7 +55,46 @@ public enum DeltaPlanner {
     }
 }
 
-extension UserChange {
+/// An object a page can report more than once.
+protocol RepeatableChange: Sendable {
+    var id: UUID { get }
+    var removed: RemovalReason? { get }
+    /// Overrides this report's properties with those present in `later`.
+    mutating func merge(_ later: Self)
+}
+
+/// Resolves repeated reports of objects within a page: the last report wins, property by property.
+struct RepeatResolver<Change: RepeatableChange> {
+    private var order: [UUID] = []
+    private var upserts: [UUID: Change] = [:]
+    private var removals: [UUID: DeletionReason] = [:]
+
+    mutating func add(_ object: Change) {
+        if upserts[object.id] == nil && removals[object.id] == nil { order.append(object.id) }
+        if let reason = object.removed {
+            upserts[object.id] = nil
+            removals[object.id] = DeletionReason(reason)
+        } else if removals.removeValue(forKey: object.id) != nil || upserts[object.id] == nil {
+            // New, or reported again after a removal: a restored object comes back whole.
+            upserts[object.id] = object
+        } else {
+            upserts[object.id]!.merge(object)
+        }
+    }
+
+    /// Upserts and removals, one per id, in order of first appearance.
+    func resolved() -> ([Change], [ObjectRemoval]) {
+        var changes: [Change] = []
+        var removed: [ObjectRemoval] = []
+        for id in order {
+            if let change = upserts[id] { changes.append(change) }
+            if let reason = removals[id] { removed.append(ObjectRemoval(id: id, reason: reason)) }
+        }
+        return (changes, removed)
+    }
+}
+
+extension UserChange: RepeatableChange {
     /// Overrides this change's properties with those present in `later`.
     mutating func merge(_ later: UserChange) {
         userPrincipalName.merge(later.userPrincipalName)
@@ -99,7 +110,7 @@ extension UserChange {
     }
 }
 
-extension GroupChange {
+extension GroupChange: RepeatableChange {
     /// Overrides this change's properties with those present in `later`.
     mutating func merge(_ later: GroupChange) {
         displayName.merge(later.displayName)
