@@ -4,10 +4,10 @@ import Logging
 
 /// Options every subcommand accepts.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Log level.")
     var logLevel: Logger.Level = .info
 
-    @Option(name: .long, help: "Log format on stderr: json or text (default: text on a terminal, json otherwise).")
+    @Option(name: .long, help: "Log format on stderr (default: text on a terminal, json otherwise).")
     var logFormat: LogFormat?
 
     /// Sets up logging to stderr once per process and returns the command's logger.
