@@ -2,8 +2,10 @@ import Foundation
 
 /// Turns the bytes of a Graph delta response into a ``DeltaPage``.
 ///
-/// The one place that knows the wire format of a delta page; a faster byte-level decoder can replace
-/// its body without touching callers. Problems with single entries become ``Diagnostic``s and the entry
+/// The one place that knows the wire format of a delta page. Pages are read by the byte-level
+/// decoder (``decodeSpans(_:as:)``); the `JSONSerialization` reader (``decodeWithFoundation(_:as:)``)
+/// is the reference it is tested against, and can be selected with `DIRSYNC_JSON_DECODER=foundation`
+/// for comparisons. Problems with single entries become ``Diagnostic``s and the entry
 /// is skipped; problems with the page as a whole throw ``MalformedPageError``, which the retry policy
 /// treats like a truncated body.
 public enum DeltaPageDecoder {
@@ -15,6 +17,13 @@ public enum DeltaPageDecoder {
     /// - Throws: ``MalformedPageError`` when the body is not JSON, lacks `value`, or carries both or
     ///   neither of `@odata.nextLink` and `@odata.deltaLink`.
     public static func decode<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
+        try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> DeltaPage<Object> in
+            SyncProfile.useFoundationDecoder ? try decodeWithFoundation(bytes, as: type) : try decodeSpans(bytes, as: type)
+        }
+    }
+
+    /// The reference decoder over `JSONSerialization`.
+    static func decodeWithFoundation<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
         let root: [String: Any]
         do {
             guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {

@@ -281,9 +281,11 @@ public struct RoundRunner: Sendable {
     }
 
     static func plan(_ page: AnyDeltaPage) -> PagePlan {
-        switch page {
-        case .users(let users): DeltaPlanner.plan(users: users.objects)
-        case .groups(let groups): DeltaPlanner.plan(groups: groups.objects)
+        SyncProfile.measure(.plan) {
+            switch page {
+            case .users(let users): DeltaPlanner.plan(users: users.objects)
+            case .groups(let groups): DeltaPlanner.plan(groups: groups.objects)
+            }
         }
     }
 }

@@ -1,0 +1,219 @@
+@testable import DirSyncCore
+import Foundation
+import Testing
+
+/// The byte-level decoder must read every page exactly as the `JSONSerialization` reference does:
+/// the same objects and patches, the same diagnostics, the same errors.
+@Suite("Delta page decoding: byte-level decoder equals the JSONSerialization reference")
+struct DeltaPageDecoderDifferentialTests {
+    /// A small deterministic generator (SplitMix64).
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+        mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+        mutating func pick<T>(_ values: [T]) -> T { values[int(values.count)] }
+    }
+
+    static let strings = [
+        #""Zoë Müller""#, #""""#, #""tab\there""#, #""quote \" and \\ backslash""#, #""\u00e9t\u00E9""#, #""\ud83d\ude00 emoji""#,
+        #""😀 raw""#, #""slash \/ ok""#, #""\b\f\n\r""#, #""日本語""#, #""\u0000nul""#, #""a very long display name that goes on and on for more than sixty-four characters in total""#,
+    ]
+    static let nonStrings = ["null", "true", "false", "0", "1", "-1.5e3", "12345678901234567890", "[]", "{}", #"["x"]"#, #"{"a":1}"#]
+
+    static func uuid(_ random: inout Random) -> String {
+        let hex = Array("0123456789abcdef")
+        var text = ""
+        for index in 0..<32 {
+            if index == 8 || index == 12 || index == 16 || index == 20 { text.append("-") }
+            text.append(hex[random.int(16)])
+        }
+        return text
+    }
+
+    static func idValue(_ random: inout Random) -> String {
+        switch random.int(20) {
+        case 0: return "\"" + uuid(&random).uppercased() + "\""
+        case 1: return "\"{" + uuid(&random) + "}\""
+        case 2: return "\"" + uuid(&random).dropLast() + "\""
+        case 3: return "\"" + uuid(&random).replacingOccurrences(of: "-", with: "") + "\""
+        case 4: return random.pick(nonStrings)
+        case 5: return "\"\\u0030" + uuid(&random).dropFirst() + "\""
+        case 6: return "\"" + uuid(&random).replacingOccurrences(of: "a", with: "g") + "\""
+        default: return "\"" + uuid(&random) + "\""
+        }
+    }
+
+    static func propertyValue(_ kind: String, _ random: inout Random) -> String {
+        let roll = random.int(100)
+        if roll < 12 { return "null" }
+        if roll < 16 { return random.pick(nonStrings) }
+        switch kind {
+        case "bool": return random.chance(50) ? "true" : "false"
+        case "array":
+            let count = random.int(4)
+            let elements = (0..<count).map { _ in random.chance(95) ? random.pick(strings) : random.pick(nonStrings) }
+            return "[" + elements.joined(separator: ", ") + "]"
+        default: return random.pick(strings)
+        }
+    }
+
+    static let userProperties: [(String, String)] = [
+        ("userPrincipalName", "string"), ("displayName", "string"), ("givenName", "string"), ("surname", "string"), ("mail", "string"),
+        ("jobTitle", "string"), ("department", "string"), ("accountEnabled", "bool"), ("userType", "string"), ("proxyAddresses", "array"),
+    ]
+    static let groupProperties: [(String, String)] = [
+        ("displayName", "string"), ("description", "string"), ("mail", "string"), ("mailNickname", "string"),
+        ("mailEnabled", "bool"), ("securityEnabled", "bool"), ("groupTypes", "array"),
+    ]
+    static let unknown = [
+        (#""businessPhones""#, #"["+1 555 0100"]"#), (#""mobilePhone""#, "null"), (#""@odata.type""#, ##""#microsoft.graph.user""##),
+        (#""onPremisesExtensionAttributes""#, #"{"a":[1,2,{"b":null}],"c":-0.5E+2}"#), (#""x""#, "1e308"), (#""d\u0069splayName""#, #""escaped key""#),
+    ]
+
+    static func entry(users: Bool, _ random: inout Random) -> String {
+        if random.chance(2) { return random.pick(nonStrings) }
+        var fields: [String] = []
+        if !random.chance(3) { fields.append(#""id": "# + idValue(&random)) }
+        if random.chance(8) {
+            fields.append(#""@removed": "# + random.pick([#"{"reason": "deleted"}"#, #"{"reason": "changed"}"#, #"{"reason": "other"}"#, "{}", "null", "true", #"{"reason": 5}"#]))
+        } else {
+            for (name, kind) in users ? userProperties : groupProperties where !random.chance(25) {
+                fields.append("\"\(name)\": " + propertyValue(kind, &random))
+            }
+        }
+        if !users, random.chance(60) {
+            if random.chance(5) {
+                fields.append(#""members@delta": "# + random.pick(["null", "{}", "3", #""x""#]))
+            } else {
+                let members = (0..<random.int(6)).map { _ -> String in
+                    if random.chance(4) { return random.pick(nonStrings) }
+                    var parts: [String] = []
+                    if !random.chance(5) {
+                        parts.append(#""@odata.type": "# + random.pick([##""#microsoft.graph.user""##, ##""#microsoft.graph.group""##, ##""#microsoft.graph.device""##,
+                                                                       ##""#microsoft.graph.servicePrincipal""##, ##""#microsoft.graph.orgContact""##,
+                                                                       ##""#microsoft.graph.printer""##, #""microsoft.graph.user""#, "7", "null"]))
+                    }
+                    if !random.chance(4) { parts.append(#""id": "# + idValue(&random)) }
+                    if random.chance(30) { parts.append(#""@removed": "# + random.pick([#"{"reason": "deleted"}"#, "null", "{}"])) }
+                    return "{" + parts.joined(separator: ", ") + "}"
+                }
+                fields.append(#""members@delta": ["# + members.joined(separator: ",") + "]")
+            }
+        }
+        for _ in 0..<random.int(3) { let (key, value) = random.pick(unknown); fields.append("\(key): \(value)") }
+        if random.chance(5), let duplicate = fields.first { fields.append(duplicate.replacingOccurrences(of: "\"", with: "\"", options: [], range: nil)) }
+        if random.chance(5), let (name, kind) = (users ? userProperties : groupProperties).first {
+            fields.append("\"\(name)\": " + propertyValue(kind, &random))
+        }
+        var shuffled = fields
+        for index in shuffled.indices.reversed() { shuffled.swapAt(index, random.int(index + 1)) }
+        return "{" + shuffled.joined(separator: random.pick([",", ", ", ",\n  "])) + "}"
+    }
+
+    static func page(users: Bool, _ random: inout Random) -> String {
+        var root: [String] = [#""@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users""#]
+        switch random.int(20) {
+        case 0: root.append(#""@odata.nextLink": "https://x/next""#); root.append(#""@odata.deltaLink": "https://x/delta""#)
+        case 1: break
+        case 2: root.append(#""@odata.nextLink": """#)
+        case 3: root.append(#""@odata.nextLink": null"#)
+        case 4: root.append(#""@odata.deltaLink": 5"#); root.append(#""@odata.nextLink": "https://x/next""#)
+        case 5...11: root.append(#""@odata.nextLink": "https://graph.microsoft.com/v1.0/users/delta?$skiptoken=a\u0026b""#)
+        default: root.append(#""@odata.deltaLink": "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=x""#)
+        }
+        switch random.int(30) {
+        case 0: break
+        case 1: root.append(#""value": {}"#)
+        case 2: root.append(#""value": null"#)
+        default:
+            let entries = (0..<random.int(12)).map { _ in entry(users: users, &random) }
+            root.append(#""value": ["# + entries.joined(separator: ",") + "]")
+        }
+        for index in root.indices.reversed() { root.swapAt(index, random.int(index + 1)) }
+        return "{" + root.joined(separator: ",") + "}"
+    }
+
+    static let specialBytes: [UInt8] = Array("\"{}[],:\\ 0-.eEtfnu\u{01}".utf8) + [0x80, 0xC3, 0xE2, 0xED, 0xF0, 0xF5, 0xFF]
+
+    static func mutate(_ bytes: [UInt8], _ random: inout Random) -> [UInt8] {
+        var bytes = bytes
+        guard !bytes.isEmpty else { return bytes }
+        for _ in 0..<(1 + random.int(2)) {
+            let at = random.int(bytes.count)
+            switch random.int(5) {
+            case 0: bytes.remove(at: at)
+            case 1: bytes.insert(random.pick(specialBytes), at: at)
+            case 2: bytes[at] = random.pick(specialBytes)
+            case 3: bytes = Array(bytes[..<at])
+            default: bytes.insert(contentsOf: Array(random.pick([#"\ud800"#, #"\udc00x"#, #"\ud83d\u0041"#, "01", "1.", ".5", "+1", "1e", "-", "nul", "tru", "\u{7F}", "1e400", "[1,]"]).utf8), at: at)
+            }
+            if bytes.isEmpty { break }
+        }
+        return bytes
+    }
+
+    private func expectSame<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type, sourceLocation: SourceLocation = #_sourceLocation) {
+        let reference = Result { () throws(MalformedPageError) in try DeltaPageDecoder.decodeWithFoundation(bytes, as: type) }
+        let fast = Result { () throws(MalformedPageError) in try DeltaPageDecoder.decodeSpans(bytes, as: type) }
+        #expect(fast == reference, "page: \(String(decoding: bytes, as: UTF8.self))", sourceLocation: sourceLocation)
+    }
+
+    @Test("generated pages, each also mutated byte by byte", arguments: [UInt64(1), 2, 3, 4])
+    func generatedAndMutated(seed: UInt64) {
+        var random = Random(state: seed)
+        for round in 0..<400 {
+            let users = round % 2 == 0
+            let bytes = Array(Self.page(users: users, &random).utf8)
+            if users { expectSame(bytes, as: UserChange.self) } else { expectSame(bytes, as: GroupChange.self) }
+            for _ in 0..<4 {
+                let mutated = Self.mutate(bytes, &random)
+                if users { expectSame(mutated, as: UserChange.self) } else { expectSame(mutated, as: GroupChange.self) }
+            }
+        }
+    }
+
+    @Test("edge cases of the JSON grammar")
+    func grammarEdges() {
+        let documents = [
+            "", " ", "{}", "[]", "null", #""x""#, " {\"value\":[],\"@odata.deltaLink\":\"d\"} ", "{\"value\":[],\"@odata.deltaLink\":\"d\"}x",
+            "{\"value\":[],\"@odata.deltaLink\":\"d\",}", "{\"value\":[,],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[{\"id\":\"\\ud800\"}],\"@odata.deltaLink\":\"d\"}", "{\"value\":[{\"id\":\"\\udc00\"}],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[{\"x\":-0}],\"@odata.deltaLink\":\"d\"}", "{\"value\":[{\"x\":1E400}],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[{\"x\":123456789012345678901234567890}],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[{\"x\":\"\u{7F}\"}],\"@odata.deltaLink\":\"d\"}", "\u{FEFF}{\"value\":[],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[],\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\"}],\"@odata.deltaLink\":\"d\"}",
+            "{\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\",\"displayName\":\"a\",\"displayName\":null}],\"@odata.deltaLink\":\"d\"}",
+        ]
+        for document in documents { expectSame(Array(document.utf8), as: UserChange.self) }
+        for depth in [510, 511, 512, 513] {
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            expectSame(Array("{\"value\":[{\"x\":\(nested)}],\"@odata.deltaLink\":\"d\"}".utf8), as: UserChange.self)
+        }
+        for bytes: [UInt8] in [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0xC3, 0xA9]] {
+            let page = Array("{\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\",\"displayName\":\"".utf8) + bytes + Array("\"}],\"@odata.deltaLink\":\"d\"}".utf8)
+            expectSame(page, as: UserChange.self)
+        }
+    }
+
+    @Test("the byte-level GUID parser accepts exactly what UUID(uuidString:) accepts")
+    func guids() {
+        var random = Random(state: 99)
+        for _ in 0..<3000 {
+            var text = Array(Self.uuid(&random).utf8)
+            if random.chance(70) { text[random.int(text.count)] = random.pick(Array("-gG0aAfF{} \u{7F}".utf8) + [0xC3]) }
+            if random.chance(10) { text.removeLast() }
+            let json = Array("\"".utf8) + text + Array("\"".utf8)
+            let parsed = json.withUnsafeBufferPointer { buffer in
+                JSONSpanScanner(buffer).uuid(JSONSpan(kind: .string, start: 0, end: json.count))
+            }
+            #expect(parsed == UUID(uuidString: String(decoding: text, as: UTF8.self)), "\(String(decoding: text, as: UTF8.self))")
+        }
+    }
+}
