@@ -96,6 +96,7 @@ struct OnboardingEndToEndTests {
             try await h.onboard([(domain, tenant)])
             try await h.sim.request("POST", "/_graphsim/tenants/\(tenant.uuidString.lowercased())/config", json: ["consent": false])
             #expect(try await check(h, domain).code == 1)
+            #expect(try await h.dirsync(["domains", "check", domain]).stdout.contains("recorded: dirsync status shows \"awaiting consent\""))
 
             let outcome = try await h.dirsync(["domains", "consent-url", domain, "--format", "json"])
             #expect(outcome.exitCode == 0, "\(outcome.stderr)")
@@ -110,6 +111,14 @@ struct OnboardingEndToEndTests {
 
             let after = try await check(h, domain)
             #expect(after.code == 0, "\(after.text)")
+
+            // A permission revoked later is restored by granting consent again through the same link.
+            try await h.sim.request("POST", "/_graphsim/tenants/\(tenant.uuidString.lowercased())/config",
+                                    json: ["permissions": ["User.Read.All", "Group.Read.All", "Directory.Read.All"]])
+            let partial = try await check(h, domain)
+            #expect(partial.code == 1 && partial.text.contains("recorded: dirsync status shows \"permission missing: GroupMember.Read.All\""), "\(partial.text)")
+            _ = try await URLSession.shared.data(from: try #require(URL(string: url)))
+            #expect(try await check(h, domain).code == 0)
             #expect((try await status(h, domain)["message"] as? String ?? "").hasPrefix("not synced yet: the onboarding check passed"))
         }
     }

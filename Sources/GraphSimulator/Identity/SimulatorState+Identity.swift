@@ -35,8 +35,8 @@ extension SimulatorState {
     }
 
     /// `GET /{tenant}/v2.0/adminconsent?client_id&scope&redirect_uri&state`: the admin's click, without the
-    /// sign-in page. Grants the app's permissions in the tenant (consent on, the four dirsync permissions when
-    /// none are set) and answers like Entra: a redirect to `redirect_uri` with `admin_consent=True`, `tenant`
+    /// sign-in page. Grants every permission the app requests in the tenant (consent on, the four dirsync
+    /// permissions added to what was granted before, as a re-consent does) and answers like Entra: a redirect to `redirect_uri` with `admin_consent=True`, `tenant`
     /// (the GUID) and `state`, or, without a redirect URI, a JSON body with the same fields.
     private mutating func adminConsent(_ request: SimRequest, segment: String, now: Double) -> SimResponse {
         guard let t = tenants.firstIndex(where: { $0.answers(to: segment) }) else {
@@ -49,7 +49,7 @@ extension SimulatorState {
                               "Application with identifier '\(clientId)' was not found in the directory '\(tenants[t].displayName)'.", now: now)
         }
         tenants[t].settings.consent = true
-        if tenants[t].settings.permissions.isEmpty { tenants[t].settings.permissions = TenantSettings().permissions }
+        tenants[t].settings.permissions.formUnion(TenantSettings().permissions)
         let tenantId = tenants[t].id
         let state = request.queryValue("state")
         if let redirect = request.queryValue("redirect_uri"), var components = URLComponents(string: redirect) {

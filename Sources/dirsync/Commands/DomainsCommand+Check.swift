@@ -102,7 +102,10 @@ extension DomainsCommand {
                     lines.append(text)
                 }
                 if recorded {
-                    lines.append("  recorded: dirsync status shows " + (report.statusMessage.map { "\"\($0.prefix { $0 != ":" })\"" } ?? "it as ready"))
+                    let shown = report.consentMissing ? "\"awaiting consent\""
+                        : !report.missingPermissions.isEmpty ? "\"permission missing: \(report.missingPermissions.map(\.rawValue).joined(separator: ", "))\""
+                        : report.statusMessage.map { "\"\($0.prefix { $0 != ":" })\"" } ?? "it as ready"
+                    lines.append("  recorded: dirsync status shows \(shown)")
                 } else if databaseConfigured {
                     lines.append("  not recorded: \(report.domain) is not onboarded (dirsync domains add \(report.domain))")
                 }
