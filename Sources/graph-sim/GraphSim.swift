@@ -30,8 +30,10 @@ struct GraphSim: AsyncParsableCommand {
         tenantK-verified.example (verified, default), tenantK-unverified.example
         (unverified) and tenantK.onmicrosoft.com (initial). Tenant ids follow
         from --seed. The app --client-id/--client-secret is registered in every
-        generated tenant with User.Read.All, GroupMember.Read.All,
-        Domain.Read.All and Organization.Read.All consented.
+        generated tenant with the dirsync app's four permissions consented:
+        User.Read.All, Group.Read.All, GroupMember.Read.All and
+        Directory.Read.All. Access tokens are JWT-shaped: their payload carries
+        tid, appid and the consented roles (no roles claim without consent).
 
         Flags of 'serve', the default subcommand ('graph-sim serve --help'
         shows defaults): --host --port --seed --tenants --users --groups

@@ -78,7 +78,17 @@ public struct DomainStatus: Sendable, Equatable {
             status.message = message(for: run, domain: facts.domain.domain)
         } else {
             status.state = .neverSynced
-            status.message = "not synced yet: the next dirsync run checks the domain and runs its first full sync"
+            if let check = facts.lastCheck {
+                status.message = check.ok
+                    ? "not synced yet: the onboarding check passed; the next dirsync run performs its first full sync"
+                    : check.message ?? "the onboarding check failed; run dirsync domains check \(facts.domain.domain)"
+            } else {
+                status.message = "not synced yet: the next dirsync run checks the domain and runs its first full sync"
+            }
+        }
+        // A failed check newer than the last run says more about the domain than that run does.
+        if !running, let check = facts.lastCheck, !check.ok, let run = facts.lastRun, check.checkedAt > run.startedAt {
+            status.message = check.message ?? "the onboarding check failed; run dirsync domains check \(facts.domain.domain)"
         }
         if status.message == nil, let age = status.cursorAgeSeconds, age > cursorWarningAge {
             let days = Int(age / 86_400)

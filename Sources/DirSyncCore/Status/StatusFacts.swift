@@ -59,6 +59,26 @@ public struct ProgressRecord: Sendable, Equatable {
     }
 }
 
+/// The latest onboarding preflight of a domain (`directory.domain_checks`).
+public struct DomainCheckRecord: Sendable, Equatable {
+    public var checkedAt: Date
+    public var ok: Bool
+    public var consentMissing: Bool
+    public var missingPermissions: [String]
+    public var domainVerified: Bool?
+    /// One line with the fix; `nil` when every check passed.
+    public var message: String?
+
+    public init(checkedAt: Date, ok: Bool, consentMissing: Bool = false, missingPermissions: [String] = [], domainVerified: Bool? = nil, message: String? = nil) {
+        self.checkedAt = checkedAt
+        self.ok = ok
+        self.consentMissing = consentMissing
+        self.missingPermissions = missingPermissions
+        self.domainVerified = domainVerified
+        self.message = message
+    }
+}
+
 /// What the database knows about one onboarded domain and its tenant.
 public struct StatusFacts: Sendable, Equatable {
     public var domain: DomainRecord
@@ -77,6 +97,8 @@ public struct StatusFacts: Sendable, Equatable {
     public var deltaLinkAt: Date?
     /// Progress rows of the tenant's current or last run.
     public var progress: [ProgressRecord] = []
+    /// The domain's latest `dirsync domains check`, if any.
+    public var lastCheck: DomainCheckRecord?
 
     public init(domain: DomainRecord) {
         self.domain = domain

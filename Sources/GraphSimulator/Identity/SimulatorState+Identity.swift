@@ -12,6 +12,9 @@ import Foundation
 extension SimulatorState {
     mutating func identity(_ request: SimRequest, now: Double) -> SimResponse {
         let parts = request.path.split(separator: "/").map(String.init)
+        if parts.count == 3, parts[1...] == ["v2.0", "adminconsent"], request.method == "GET" {
+            return adminConsent(request, segment: parts[0], now: now)
+        }
         guard parts.count == 4 else { return notFound() }
         let segment = parts[0]
         if parts[1...] == ["v2.0", ".well-known", "openid-configuration"], request.method == "GET" {
@@ -29,6 +32,41 @@ extension SimulatorState {
             return token(request, segment: segment, now: now)
         }
         return notFound()
+    }
+
+    /// `GET /{tenant}/v2.0/adminconsent?client_id&scope&redirect_uri&state`: the admin's click, without the
+    /// sign-in page. Grants every permission the app requests in the tenant (consent on, the four dirsync
+    /// permissions added to what was granted before, as a re-consent does) and answers like Entra: a redirect to `redirect_uri` with `admin_consent=True`, `tenant`
+    /// (the GUID) and `state`, or, without a redirect URI, a JSON body with the same fields.
+    private mutating func adminConsent(_ request: SimRequest, segment: String, now: Double) -> SimResponse {
+        guard let t = tenants.firstIndex(where: { $0.answers(to: segment) }) else {
+            return tokenError(400, "invalid_tenant", 90002,
+                              "Tenant '\(segment)' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", now: now)
+        }
+        let clientId = request.queryValue("client_id")?.lowercased() ?? ""
+        guard tenants[t].apps.contains(where: { $0.clientId.lowercased() == clientId }) else {
+            return tokenError(400, "unauthorized_client", 700016,
+                              "Application with identifier '\(clientId)' was not found in the directory '\(tenants[t].displayName)'.", now: now)
+        }
+        tenants[t].settings.consent = true
+        tenants[t].settings.permissions.formUnion(TenantSettings().permissions)
+        let tenantId = tenants[t].id
+        let state = request.queryValue("state")
+        if let redirect = request.queryValue("redirect_uri"), var components = URLComponents(string: redirect) {
+            var items = components.queryItems ?? []
+            items.append(URLQueryItem(name: "admin_consent", value: "True"))
+            items.append(URLQueryItem(name: "tenant", value: tenantId))
+            if let state { items.append(URLQueryItem(name: "state", value: state)) }
+            components.queryItems = items
+            return SimResponse(status: 302, headers: [("Location", components.string ?? redirect)], body: [])
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.string("True", key: "admin_consent")
+        w.string(tenantId, key: "tenant")
+        if let state { w.string(state, key: "state") }
+        w.endObject()
+        return SimResponse.json(200, w.bytes)
     }
 
     private func notFound() -> SimResponse {
@@ -120,13 +158,10 @@ extension SimulatorState {
             return tokenError(401, "invalid_client", 7000218,
                               "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", now: now)
         }
-        var system = SystemRandomNumberGenerator()
-        var raw: [UInt8] = []
-        for _ in 0..<4 { withUnsafeBytes(of: system.next()) { raw.append(contentsOf: $0) } }
-        let accessToken = "gsim." + Base64URL.encode(raw)
         let lifetime = config.tokenLifetime
-        tokens[accessToken] = IssuedToken(tenant: t, clientId: clientId, expiresAt: now + Double(lifetime),
-                                          roles: tenant.settings.consent ? tenant.settings.permissions : [])
+        let roles = tenant.settings.consent ? tenant.settings.permissions : []
+        let accessToken = Self.accessToken(tenant: tenant.id, clientId: clientId, roles: roles, now: now, lifetime: lifetime)
+        tokens[accessToken] = IssuedToken(tenant: t, clientId: clientId, expiresAt: now + Double(lifetime), roles: roles)
         stats.tokensIssued += 1
         var w = JSONWriter()
         w.beginObject()
@@ -136,6 +171,35 @@ extension SimulatorState {
         w.string(accessToken, key: "access_token")
         w.endObject()
         return SimResponse.json(200, w.bytes, headers: [("Cache-Control", "no-store, no-cache")])
+    }
+
+    /// An app-only access token shaped like Entra's: a JWT whose claims carry `aud`, `iss`, `tid`, `appid`,
+    /// `idtyp: app` and, when any permission was consented, `roles` (Entra omits the claim without consent).
+    /// The signature is random bytes: Graph requests are authorised by looking the token up, never by verifying it.
+    static func accessToken(tenant: String, clientId: String, roles: Set<String>, now: Double, lifetime: Int) -> String {
+        var system = SystemRandomNumberGenerator()
+        func randomBytes(_ words: Int) -> [UInt8] {
+            var raw: [UInt8] = []
+            for _ in 0..<words { withUnsafeBytes(of: system.next()) { raw.append(contentsOf: $0) } }
+            return raw
+        }
+        var header = JSONWriter()
+        header.beginObject()
+        header.string("JWT", key: "typ"); header.string("RS256", key: "alg"); header.string("graph-sim", key: "kid")
+        header.endObject()
+        var claims = JSONWriter()
+        claims.beginObject()
+        claims.string("https://graph.microsoft.com", key: "aud")
+        claims.string("https://sts.windows.net/\(tenant)/", key: "iss")
+        claims.int(Int(now), key: "iat"); claims.int(Int(now), key: "nbf"); claims.int(Int(now) + lifetime, key: "exp")
+        claims.string(clientId, key: "appid")
+        claims.string("app", key: "idtyp")
+        if !roles.isEmpty { claims.strings(roles.sorted(), key: "roles") }
+        claims.string(tenant, key: "tid")
+        claims.string(Base64URL.encode(randomBytes(2)), key: "uti")
+        claims.string("1.0", key: "ver")
+        claims.endObject()
+        return [header.bytes, claims.bytes, randomBytes(4)].map(Base64URL.encode).joined(separator: ".")
     }
 
     private mutating func checkAssertion(_ text: String, app: AppRegistration, tenant: Tenant, segment: String, now: Double) -> SimResponse? {

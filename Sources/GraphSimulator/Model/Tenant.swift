@@ -66,8 +66,9 @@ public enum ExpiredDeltaStyle: String, Sendable {
 
 /// Per-tenant behaviour that the control API can change at run time.
 public struct TenantSettings: Sendable {
-    /// Application permissions granted (admin-consented) to apps in this tenant.
-    public var permissions: Set<String> = ["User.Read.All", "GroupMember.Read.All", "Domain.Read.All", "Organization.Read.All"]
+    /// Application permissions granted (admin-consented) to apps in this tenant; by default the four the
+    /// dirsync app registration requests.
+    public var permissions: Set<String> = ["User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"]
     /// Whether admin consent was given. Without it tokens are issued with no roles and Graph answers 403.
     public var consent: Bool = true
     /// A deltaLink older than this (seconds) is answered as expired.

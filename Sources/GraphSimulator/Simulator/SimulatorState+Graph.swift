@@ -1,11 +1,12 @@
-/// Graph v1.0 endpoints: delta, `$count`, domains, organization.
+/// Graph v1.0 endpoints: delta, `$count`, the first page of `/users` and `/groups` and of a group's
+/// `members` (the cheap reads a permission preflight uses), domains, organization.
 ///
 /// Permissions (application roles in the token): users endpoints need `User.Read.All`, `User.ReadWrite.All`,
 /// `Directory.Read.All` or `Directory.ReadWrite.All`; groups delta needs `GroupMember.Read.All`, `Group.Read.All`,
 /// `Group.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/domains` needs `Domain.Read.All`,
 /// `Domain.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/organization` needs
 /// `Organization.Read.All`, `Organization.ReadWrite.All`, `Directory.Read.All`, `Directory.ReadWrite.All` or
-/// `User.Read.All`. Roles are fixed when the token is issued, as in Entra.
+/// `User.Read.All`. A group's `members` need what groups need. Roles are fixed when the token is issued, as in Entra.
 extension SimulatorState {
     static let userRoles: Set<String> = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let groupRoles: Set<String> = ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
@@ -44,6 +45,12 @@ extension SimulatorState {
             guard !token.roles.isDisjoint(with: resource == .users ? Self.userRoles : Self.groupRoles) else { return denied() }
             if parts.count == 2 && ["delta", "microsoft.graph.delta", "delta()", "microsoft.graph.delta()"].contains(parts[1]) {
                 return delta(request, tenant: t, resource: resource, now: now, foreignLinks: foreignLinks)
+            }
+            if parts.count == 1 {
+                return list(request, tenant: t, resource: resource, now: now)
+            }
+            if resource == .groups && parts.count == 3 && parts[2] == "members" {
+                return members(request, tenant: t, groupID: parts[1], now: now)
             }
             if parts.count == 2 && parts[1] == "$count" {
                 guard request.headers["consistencylevel"]?.lowercased() == "eventual" else {
@@ -157,6 +164,69 @@ extension SimulatorState {
         case .badRequest400:
             return graphError(400, code: "SyncStateNotFound", message: message, request: request, now: now)
         }
+    }
+
+    /// `$top` of a list request: 100 when absent, 1...999 as Graph allows.
+    private mutating func top(_ request: SimRequest, now: Double) -> Result<Int, SimulatorInputError> {
+        guard let text = request.queryValue("$top") else { return .success(100) }
+        guard let value = Int(text), (1...999).contains(value) else {
+            return .failure(SimulatorInputError("Invalid page size specified: '\(text)'. Must be between 1 and 999 inclusive."))
+        }
+        return .success(value)
+    }
+
+    /// `GET /users` or `/groups`: the first `$top` live objects as `{"id"}` (or `{"id","displayName"}` without
+    /// `$select=id`). Only the first page is served; no `@odata.nextLink` is offered.
+    private mutating func list(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double) -> SimResponse {
+        let limit: Int
+        switch top(request, now: now) {
+        case .success(let value): limit = value
+        case .failure(let problem): return graphError(400, code: "Request_BadRequest", message: problem.message, request: request, now: now)
+        }
+        let idOnly = request.queryValue("$select")?.lowercased() == "id"
+        let nameIndex = resource.properties.firstIndex(of: "displayName")
+        var w = JSONWriter()
+        w.beginObject()
+        w.string(baseURL + "/v1.0/$metadata#\(resource.name)" + (idOnly ? "(id)" : ""), key: "@odata.context")
+        w.beginArray("value")
+        for object in tenants[t].objects(resource).lazy.filter({ $0.lifecycle == .live }).prefix(limit) {
+            w.beginObject()
+            w.string(object.id, key: "id")
+            if !idOnly, let nameIndex, case .string(let name) = object.values[nameIndex] { w.string(name, key: "displayName") }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+    }
+
+    /// `GET /groups/{id}/members`: the first `$top` current members as `{"@odata.type","id"}`; 404 for an unknown
+    /// or deleted group. Only the first page is served.
+    private mutating func members(_ request: SimRequest, tenant t: Int, groupID: String, now: Double) -> SimResponse {
+        let limit: Int
+        switch top(request, now: now) {
+        case .success(let value): limit = value
+        case .failure(let problem): return graphError(400, code: "Request_BadRequest", message: problem.message, request: request, now: now)
+        }
+        let tenant = tenants[t]
+        guard let ref = tenant.refs[groupID.lowercased()], ref.kind == .group, tenant.groups[ref.index].lifecycle == .live else {
+            return graphError(404, code: "Request_ResourceNotFound",
+                              message: "Resource '\(groupID)' does not exist or one of its queried reference-property objects are not present.",
+                              request: request, now: now)
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.string(baseURL + "/v1.0/$metadata#directoryObjects", key: "@odata.context")
+        w.beginArray("value")
+        for member in tenant.members[ref.index].prefix(limit) {
+            w.beginObject()
+            w.string(member.kind.odataType, key: "@odata.type")
+            w.string(tenant.id(of: member), key: "id")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
     }
 
     private mutating func domains(_ request: SimRequest, tenant t: Int, name: String?, now: Double) -> SimResponse {

@@ -54,7 +54,9 @@ public struct PostgresStatusReader: Sendable {
                 startedAt: try row.date("started_at"), updatedAt: try row.date("updated_at")))
         }
 
+        let checks = try await PostgresDomainChecks(connection: connection).all()
         for (name, var fact) in facts {
+            fact.lastCheck = checks[name]
             let tenant = fact.domain.tenantID
             if let counts = tenantFacts[tenant] {
                 (fact.users, fact.groups, fact.memberships, fact.lockHeld, fact.deltaLinkAt) = counts

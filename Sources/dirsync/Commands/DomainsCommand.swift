@@ -9,7 +9,7 @@ struct DomainsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "domains",
         abstract: "Onboard, list and remove customer domains.",
-        subcommands: [Add.self, List.self, Remove.self]
+        subcommands: [Add.self, List.self, Remove.self, ConsentURL.self, Check.self]
     )
 
     struct Add: AsyncParsableCommand {
