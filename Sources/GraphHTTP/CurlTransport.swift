@@ -50,12 +50,16 @@ public final class CurlTransport: HTTPTransport {
 
     private let configuration: Configuration
     private let slots: [Slot]
-    private let next = Mutex(0)
+    /// Requests queued or running per slot. A request goes to the least busy slot (the lowest index
+    /// among equals, so connections stay warm): round-robin would let two concurrent rounds queue
+    /// behind each other's network latency on one thread while another handle sits idle.
+    private let inFlight: Mutex<[Int]>
 
     /// Starts `configuration.connections` worker threads; handles are created on first use.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         slots = (0..<configuration.connections).map { Slot(name: "dirsync-curl-\($0)") }
+        inFlight = Mutex([Int](repeating: 0, count: configuration.connections))
     }
 
     deinit {
@@ -64,10 +68,13 @@ public final class CurlTransport: HTTPTransport {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try Self.checkDestination(request.url)
-        let slot = next.withLock { index -> Slot in
-            defer { index = (index + 1) % slots.count }
-            return slots[index]
+        let index = inFlight.withLock { counts -> Int in
+            let chosen = counts.indices.min { counts[$0] < counts[$1] }!
+            counts[chosen] += 1
+            return chosen
         }
+        defer { inFlight.withLock { $0[index] -= 1 } }
+        let slot = slots[index]
         let configuration = configuration
         return try await slot.worker.run { () throws -> HTTPResponse in
             let handle: CurlEasyHandle

@@ -35,11 +35,13 @@ extension GraphClient {
     ///   - deadline: the run's deadline.
     ///   - retryPolicy: retry settings.
     ///   - logger: the run's logger.
+    ///   - connections: concurrent transfers; a run needs two per tenant synced at once (users and
+    ///     groups rounds) plus one for token requests.
     /// - Throws: ``DirSyncCore/GraphError`` with code `configuration`.
     public static func make(environment: [String: String], version: String, deadline: Date? = nil,
-                            retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger) throws -> GraphRuntime {
+                            retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger, connections: Int = 3) throws -> GraphRuntime {
         let configuration = try GraphCredentialConfiguration(environment: environment)
-        let transport = CurlTransport(configuration: .init(caFile: environment["DIRSYNC_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }))
+        let transport = CurlTransport(configuration: .init(connections: max(1, connections), caFile: environment["DIRSYNC_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }))
         let material: CredentialMaterial
         switch configuration.credential {
         case .secret(let secret):

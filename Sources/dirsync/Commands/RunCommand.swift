@@ -70,7 +70,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
-        let runtime = try graph.runtime(logger: logger)
+        let runtime = try graph.runtime(logger: logger, concurrentTenants: concurrency)
         let connection = try await Database.connect(logger: logger)
         let all = try await PostgresDomainStore(connection: connection).list()
         await connection.close()

@@ -10,11 +10,13 @@ struct GraphOptions: ParsableArguments {
     var cloud: String?
 
     /// Builds the Graph runtime from the environment; configuration problems exit 2 with the fix.
-    func runtime(logger: Logger, deadline: Date? = nil) throws -> GraphRuntime {
+    /// - Parameter concurrentTenants: tenants synced at once (sizes the connection pool).
+    func runtime(logger: Logger, deadline: Date? = nil, concurrentTenants: Int = 1) throws -> GraphRuntime {
         var environment = ProcessInfo.processInfo.environment
         if let cloud { environment["DIRSYNC_CLOUD"] = cloud }
         do {
-            return try GraphClient.make(environment: environment, version: DirSync.version, deadline: deadline, logger: logger)
+            return try GraphClient.make(environment: environment, version: DirSync.version, deadline: deadline, logger: logger,
+                                        connections: 2 * concurrentTenants + 1)
         } catch let error as GraphError {
             throw CommandFailure.configuration(error.description)
         }
