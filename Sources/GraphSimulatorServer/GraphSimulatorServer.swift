@@ -52,6 +52,7 @@ public enum GraphSimulatorServer {
             task.cancel()
             throw StartError(description: "server has no IPv4 listening address")
         }
+        ListeningSocketTuning.disableNagle(onListenerOfPort: boundPort)
         let base = "http://\(host == "localhost" ? "localhost" : ip):\(boundPort)"
         simulator.setBaseURL(base)
         let running = RunningServer(baseURL: base, server: server, task: task)
