@@ -75,6 +75,8 @@ public protocol RoundStore: Sendable {
     func cursor() async throws -> SyncCursor
     /// Starts this run's live progress for the resource (`expectedTotal`: objects a full round expects).
     func beginProgress(expectedTotal: Int?) async throws
+    /// Records how many objects the running full round expects, once Graph's count arrived.
+    func recordExpectedTotal(_ total: Int) async throws
     /// Records that a round starts. A full round also discards deletions staged by an unfinished
     /// earlier round, because its sweep recomputes them.
     func startRound(mode: RoundMode, roundID: Int64?) async throws

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// What a run asks of one resource's round.
 public struct RoundOptions: Sendable, Equatable {
@@ -159,15 +160,17 @@ public struct RoundRunner: Sendable {
             (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
             try await store.startRound(mode: .full, roundID: roundID)
         }
-        let expectedTotal = mode == .full ? try? await source.count(resource) : nil
-        try await store.beginProgress(expectedTotal: expectedTotal)
+        // A full round's object count only feeds progress and ETA: ask for it alongside the first
+        // pages instead of spending a round trip before them.
+        var counter = mode == .full ? ObjectCounter(source: source, resource: resource) : nil
+        defer { counter?.cancel() }
+        try await store.beginProgress(expectedTotal: nil)
 
         var report = RoundReport(resource: resource, start: start, mode: mode)
-        report.expectedTotal = expectedTotal
         var resynced = false
         while true {
             do {
-                try await page(from: link, mode: mode, roundID: roundID, options: options, report: &report, progress: progress)
+                try await page(from: link, mode: mode, roundID: roundID, options: options, counter: counter, report: &report, progress: progress)
                 return report
             } catch let error as GraphError where error.code == .resyncRequired && !resynced {
                 // Graph dropped the delta state (410 / syncStateNotFound): say so and start over with a
@@ -176,19 +179,20 @@ public struct RoundRunner: Sendable {
                 logger.warning("Graph requires a full resync", metadata: ["resource": "\(resource)", "reason": "\(error.code)"])
                 (mode, roundID, link) = (.full, newRoundID(), source.initialDeltaURL(resource))
                 try await store.startRound(mode: .full, roundID: roundID)
-                let total = try? await source.count(resource)
-                try await store.beginProgress(expectedTotal: total)
+                counter?.cancel()
+                counter = ObjectCounter(source: source, resource: resource)
+                try await store.beginProgress(expectedTotal: nil)
                 var restarted = RoundReport(resource: resource, start: .resync, mode: .full)
                 restarted.absorb(report)
-                restarted.expectedTotal = total
+                restarted.expectedTotal = nil
                 report = restarted
             }
         }
     }
 
     /// Pages from `link` to the end of the round.
-    private func page(from link: String, mode: RoundMode, roundID: Int64?, options: RoundOptions, report: inout RoundReport,
-                      progress: @Sendable (RoundReport) -> Void) async throws {
+    private func page(from link: String, mode: RoundMode, roundID: Int64?, options: RoundOptions, counter: ObjectCounter?,
+                      report: inout RoundReport, progress: @Sendable (RoundReport) -> Void) async throws {
         var roundGuard = DeltaRoundGuard()
         try roundGuard.visit(link)
         let source = self.source, resource = self.resource
@@ -204,6 +208,10 @@ public struct RoundRunner: Sendable {
             }
             let plan = Self.plan(page)
             report.objectsSeen += plan.objectCount
+            if report.expectedTotal == nil, let total = counter?.result {
+                report.expectedTotal = total
+                try await store.recordExpectedTotal(total)
+            }
             switch page.continuation {
             case .next(let next):
                 try roundGuard.visit(next)
@@ -288,4 +296,28 @@ public struct RoundRunner: Sendable {
             }
         }
     }
+}
+
+/// Asks Graph for a resource's object count in the background; the round reads the result when it
+/// is there. A failed count only means no percent or ETA.
+final class ObjectCounter: Sendable {
+    private final class Slot: Sendable {
+        let value = Mutex<Int?>(nil)
+    }
+
+    private let slot: Slot
+    private let task: Task<Void, Never>
+
+    init(source: any DeltaSource, resource: DirectoryResource) {
+        let slot = Slot()
+        self.slot = slot
+        task = Task {
+            if let count = try? await source.count(resource) { slot.value.withLock { $0 = count } }
+        }
+    }
+
+    /// The count, once Graph answered.
+    var result: Int? { slot.value.withLock { $0 } }
+
+    func cancel() { task.cancel() }
 }

@@ -76,6 +76,13 @@ public final class PostgresRoundStore: RoundStore {
             """, name: "begin progress")
     }
 
+    public func recordExpectedTotal(_ total: Int) async throws {
+        guard runID != nil else { return }
+        try await connection.execute("""
+            UPDATE directory.sync_progress SET expected_total = \(total) WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "record expected total")
+    }
+
     public func applyPage(_ plan: PagePlan, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult {
         try await connection.withTransaction { tx in
             let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
