@@ -113,6 +113,20 @@ struct DeltaEntryReader {
         patch(key, expected: "a boolean") { JSONValue.bool($0) }
     }
 
+    /// A string property that PostgreSQL indexes (`userPrincipalName`, `mail`): a value longer than
+    /// `maxBytes` cannot be indexed and would fail its page on every retry, so the object is skipped
+    /// with a diagnostic instead. Graph's own limits are far below (113 to 256 characters).
+    mutating func indexedString(_ key: String, maxBytes: Int = Self.indexedValueLimit) -> Patch<String> {
+        let result = string(key)
+        if case .value(let text) = result, text.utf8.count > maxBytes {
+            mismatch = mismatch ?? "\"\(key)\" is \(text.utf8.count) bytes long, more than the \(maxBytes) PostgreSQL can index"
+        }
+        return result
+    }
+
+    /// Longest indexed value (bytes) dirsync stores; btree index entries must fit in a third of a page.
+    static let indexedValueLimit = 2000
+
     /// An array-of-strings property; NUL characters are removed as in ``string(_:)``.
     mutating func stringArray(_ key: String) -> Patch<[String]> {
         let result = patch(key, expected: "an array of strings") { (value: Any) -> [String]? in
