@@ -8,18 +8,20 @@ import Testing
 struct ReliabilityCrashTests {
     @Test("after 20 SIGKILLs at seeded points and a final run the tables equal the tenant, and every killed run that recorded itself is marked interrupted")
     func twentyKills() async throws {
-        try await SyncHarness.with(["--users", "20000", "--groups", "150", "--seed", "91", "--page-size", "200", "--members-per-page", "300"]) { h in
+        try await SyncHarness.with(["--users", "20000", "--groups", "150", "--seed", "91", "--page-size", "100", "--members-per-page", "300"]) { h in
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 10, "probability": 1])
+            try await h.sim.addFault(["kind": "latency", "latencyMs": 40, "probability": 1])
             let seed: UInt64 = 2026
             var random = SplitMix64(seed: seed)
             var killedRecorded = 0, killed = 0
             for attempt in 0..<20 {
                 if attempt % 5 == 4 { try await h.sim.mutate(tenant: tenant, seed: 9100 + attempt, count: 200) }
                 let runsBefore = try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs")
-                let delay = Int.random(in: 80...1600, using: &random)
-                let outcome = try await h.dirsync(["run"], killAfter: .milliseconds(delay))
+                let delay = Int.random(in: 300...2500, using: &random)
+                // Every fourth run forces a new full round, so later kills land in full rounds too, not only in
+                // the first one and its resumptions.
+                let outcome = try await h.dirsync(attempt % 4 == 3 ? ["run", "--full"] : ["run"], killAfter: .milliseconds(delay))
                 let runsAfter = try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs")
                 #expect(!outcome.stderr.contains("Fatal error"), "seed \(seed) attempt \(attempt): \(outcome.stderr.suffix(800))")
                 if outcome.exitCode != 0 {
