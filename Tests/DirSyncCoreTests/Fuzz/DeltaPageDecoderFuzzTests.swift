@@ -168,6 +168,20 @@ struct DeltaPageDecoderFuzzTests {
     }
 }
 
+extension DeltaPageDecoderFuzzTests {
+    @Test("a user whose mail or userPrincipalName is too long to index is skipped with a diagnostic; its neighbours are kept")
+    func oversizedIndexedValueIsSkipped() throws {
+        let long = String(repeating: "a", count: 5000) + "@x.example"
+        let (bad, good) = (UUID(), UUID())
+        let page = try DeltaPageDecoder.decode(Array(PageBuilder.page(entries: [
+            #"{"id": "\#(bad.uuidString)", "mail": "\#(long)"}"#, #"{"id": "\#(good.uuidString)", "mail": "ok@x.example"}"#,
+        ], last: true).utf8), as: UserChange.self)
+        #expect(page.objects.map(\.id) == [good])
+        #expect(page.diagnostics.map(\.code) == ["malformed-object"])
+        #expect(page.diagnostics.first?.message.contains("PostgreSQL can index") == true)
+    }
+}
+
 /// Builds Graph-shaped delta pages from seeded randomness.
 enum PageBuilder {
     static func page(entries: [String], last: Bool) -> String {
