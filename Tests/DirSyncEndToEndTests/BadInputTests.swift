@@ -9,7 +9,7 @@ import Testing
 /// block is kept: its first line (`Error: …`) names the problem, and the block ends by pointing at
 /// `--help`, which is the fix. Exit codes are the documented ones: 2 usage or configuration, 1 failure.
 /// No database or simulator is needed: every case fails before reaching one, or fails to reach one.
-@Suite("bad flags, environment, domains, GUIDs and database URLs get one clear line and the documented exit code")
+@Suite("bad flags, environment, domains, GUIDs and database URLs get one clear line and the documented exit code", .serialized)
 struct BadInputTests {
     /// One row of the table.
     struct Case: Sendable, CustomTestStringConvertible {

@@ -4,7 +4,7 @@ import PostgresStore
 import Testing
 
 /// Issue 8, part 3: overlapping processes.
-@Suite("concurrency: overlapping runs and a migrate", .enabled(if: TestEnvironment.databaseTestsEnabled))
+@Suite("concurrency: overlapping runs and a migrate", .enabled(if: ReliabilityPass.enabled))
 struct ReliabilityConcurrencyTests {
     @Test("three overlapping runs plus a migrate all exit 0 without deadlock; each tenant is synced once and every served page is applied exactly once")
     func threeRunsAndAMigrate() async throws {

@@ -4,7 +4,10 @@ import PostgresStore
 import Testing
 
 /// Issue 8, part 2: `kill -9` at seeded random points of a 20,000-user sync.
-@Suite("crash consistency: SIGKILL at 20 seeded points of a 20k-user sync", .enabled(if: TestEnvironment.databaseTestsEnabled))
+///
+/// Heavy (a 20k-user tenant synced 21 times); runs in the reliability pass (``ReliabilityPass``).
+@Suite("crash consistency: SIGKILL at 20 seeded points of a 20k-user sync",
+       .enabled(if: ReliabilityPass.enabled))
 struct ReliabilityCrashTests {
     @Test("after 20 SIGKILLs at seeded points and a final run the tables equal the tenant, and every killed run that recorded itself is marked interrupted")
     func twentyKills() async throws {
@@ -33,7 +36,8 @@ struct ReliabilityCrashTests {
                 #expect(try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE state = 'running'") <= 1)
             }
             #expect(killed >= 12, "seed \(seed): the kills should mostly land mid-run (\(killed) of 20 did)")
-            try await h.sim.request("DELETE", "/_graphsim/faults")
+            // The final run keeps the slow pages: an unthrottled 20k-user burst on 2 cores starves the other
+            // suites' timing-sensitive tests that run alongside.
             try await h.run()
             try await h.expectTablesEqualTruth([tenant], "seed \(seed): after 20 kills and a final run")
             let interrupted = try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE state = 'interrupted' AND error_message <> ''")
