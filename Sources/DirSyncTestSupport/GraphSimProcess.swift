@@ -125,3 +125,16 @@ package final class GraphSimProcess: Sendable {
         return try JSONDecoder().decode(DirectoryTruth.self, from: data)
     }
 }
+
+extension GraphSimProcess {
+    /// Every access token the simulator has issued (`GET /_graphsim/tokens`), expired ones included.
+    package func issuedAccessTokens() async throws -> [String] {
+        let json = try await request("GET", "/_graphsim/tokens") as? [String: Any]
+        return json?["accessTokens"] as? [String] ?? []
+    }
+
+    /// Sets per-tenant behaviour (`POST /_graphsim/tenants/{tid}/config`): permissions, consent, lifetimes, rates.
+    package func configure(tenant: UUID, _ settings: [String: Any]) async throws {
+        try await request("POST", "/_graphsim/tenants/\(tenant.uuidString.lowercased())/config", json: settings)
+    }
+}

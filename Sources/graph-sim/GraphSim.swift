@@ -192,6 +192,8 @@ Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index)
   GET  /_graphsim/faults, DELETE /_graphsim/faults
   GET  /_graphsim/stats, POST /_graphsim/stats/reset
        requests per endpoint and tenant, throttled, token requests, tokenLeaks
+  GET  /_graphsim/tokens
+       every access token issued so far (for secret scans)
   POST /_graphsim/shutdown
 """
 

@@ -42,8 +42,8 @@ public enum DeltaPageDecoder {
         let delta = root["@odata.deltaLink"]
         let continuation: DeltaContinuation
         switch (next as? String, delta as? String) {
-        case (let link?, nil) where delta == nil && !link.isEmpty: continuation = .next(link)
-        case (nil, let link?) where next == nil && !link.isEmpty: continuation = .delta(link)
+        case (let link?, nil) where delta == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .next(link)
+        case (nil, let link?) where next == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .delta(link)
         case (.some, .some):
             throw MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count)
         default:
@@ -87,6 +87,8 @@ struct DeltaEntryReader {
     let resource: String
     private(set) var idText = "?"
     private var mismatch: String?
+    /// Properties whose strings carried NUL characters, which were removed (PostgreSQL text cannot hold NUL).
+    private var strippedNUL: [String] = []
 
     init(entry: [String: Any], resource: String) {
         self.entry = entry
@@ -107,16 +109,36 @@ struct DeltaEntryReader {
         return id
     }
 
+    /// A string property. NUL characters are removed (and reported by ``finish(diagnostics:)``):
+    /// PostgreSQL rejects them in text, so keeping them would make the page fail on every retry.
     mutating func string(_ key: String) -> Patch<String> {
-        patch(key, expected: "a string") { $0 as? String }
+        let result = patch(key, expected: "a string") { $0 as? String }
+        guard case .value(let text) = result, text.utf8.contains(0) else { return result }
+        strippedNUL.append(key)
+        return .value(Self.removingNUL(text))
     }
 
     mutating func bool(_ key: String) -> Patch<Bool> {
         patch(key, expected: "a boolean") { JSONValue.bool($0) }
     }
 
+    /// A string property that PostgreSQL indexes (`userPrincipalName`, `mail`): a value longer than
+    /// `maxBytes` cannot be indexed and would fail its page on every retry, so the object is skipped
+    /// with a diagnostic instead. Graph's own limits are far below (113 to 256 characters).
+    mutating func indexedString(_ key: String, maxBytes: Int = Self.indexedValueLimit) -> Patch<String> {
+        let result = string(key)
+        if case .value(let text) = result, text.utf8.count > maxBytes {
+            mismatch = mismatch ?? "\"\(key)\" is \(text.utf8.count) bytes long, more than the \(maxBytes) PostgreSQL can index"
+        }
+        return result
+    }
+
+    /// Longest indexed value (bytes) dirsync stores; btree index entries must fit in a third of a page.
+    static let indexedValueLimit = 2000
+
+    /// An array-of-strings property; NUL characters are removed as in ``string(_:)``.
     mutating func stringArray(_ key: String) -> Patch<[String]> {
-        patch(key, expected: "an array of strings") { value in
+        let result = patch(key, expected: "an array of strings") { (value: Any) -> [String]? in
             guard let array = value as? [Any] else { return nil }
             var strings: [String] = []
             strings.reserveCapacity(array.count)
@@ -126,6 +148,13 @@ struct DeltaEntryReader {
             }
             return strings
         }
+        guard case .value(let strings) = result, strings.contains(where: { $0.utf8.contains(0) }) else { return result }
+        strippedNUL.append(key)
+        return .value(strings.map(Self.removingNUL))
+    }
+
+    private static func removingNUL(_ text: String) -> String {
+        String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
 
     /// The `@removed` reason; an unknown reason counts as a hard delete, the safe reading.
@@ -169,7 +198,12 @@ struct DeltaEntryReader {
 
     /// `true` when every property had the expected JSON type; otherwise appends a diagnostic.
     func finish(diagnostics: inout [Diagnostic]) -> Bool {
-        guard let mismatch else { return true }
+        guard let mismatch else {
+            if !strippedNUL.isEmpty {
+                diagnostics.append(Diagnostic(code: "nul-stripped", message: "\(resource) \(idText): NUL characters removed from \(strippedNUL.joined(separator: ", ")) (PostgreSQL text cannot store them)"))
+            }
+            return true
+        }
         diagnostics.append(Diagnostic(code: "malformed-object", message: "\(resource) \(idText) was skipped: \(mismatch)"))
         return false
     }

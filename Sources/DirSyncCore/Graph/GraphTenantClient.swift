@@ -24,13 +24,18 @@ public struct GraphTenantClient: Sendable {
     ///   - link: ``initialDeltaURL(_:)`` or a stored nextLink/deltaLink, used exactly as given.
     /// - Returns: the page and facts about the response (request id, attempts).
     /// - Throws: ``GraphError`` — ``GraphError/Code/resyncRequired`` when the link expired,
-    ///   ``GraphError/Code/foreignLink`` (before anything is sent) when the link leaves the Graph host.
+    ///   ``GraphError/Code/foreignLink`` (before anything is sent) when the link leaves the Graph host,
+    ///   or when the page's own nextLink/deltaLink does.
     public func fetchDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws -> (page: DeltaPage<Object>, info: GraphResponseInfo) {
         // Headers are not carried by links (graph-delta-facts §1): send Prefer on every page.
         let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
-        return try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
+        let result = try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
             try DeltaPageDecoder.decode(response.body, as: Object.self)
         }
+        // Refuse a page whose continuation leaves Graph before the caller can store that link as the
+        // round's resume point: stored, it would fail every later run. The previous link stays current.
+        try client.checkLink(result.0.continuation.link)
+        return result
     }
 
     /// Fetches one delta page of either resource.

@@ -16,6 +16,8 @@
 /// - `POST /_graphsim/faults` with a rule (see ``FaultRule/init(json:)``) or `{"faults":[rules]}` → `{"faults":[rules with ids]}`;
 ///   `GET /_graphsim/faults` lists rules; `DELETE /_graphsim/faults` removes all.
 /// - `GET /_graphsim/stats` → counters and `tokenLeaks`; `POST /_graphsim/stats/reset`.
+/// - `GET /_graphsim/tokens` → `{"accessTokens":[…]}`: every access token issued so far (expired ones too),
+///   so end-to-end tests can scan a client's logs and records for them. Read-only.
 /// - `POST /_graphsim/shutdown` → `{"stopping":true}`, then the server stops.
 extension SimulatorState {
     mutating func control(_ request: SimRequest, now: Double) -> SimResponse {
@@ -74,6 +76,14 @@ extension SimulatorState {
         case ("DELETE", ["faults"]):
             faults.removeAll()
             return ok(faultList([]))
+        case ("GET", ["tokens"]):
+            var w = JSONWriter()
+            w.beginObject()
+            w.beginArray("accessTokens")
+            for token in tokens.keys.sorted() { w.string(token) }
+            w.endArray()
+            w.endObject()
+            return ok(w.bytes)
         case ("GET", ["stats"]):
             var w = JSONWriter()
             stats.write(&w)

@@ -14,6 +14,12 @@ final class LibPQConnection {
     /// Connects with `PQconnectdbParams` (blocking).
     /// - Throws: ``PostgresError`` naming host, port and database, without the password.
     init(configuration: PostgresConfiguration, logger: Logger) throws(PostgresError) {
+        // libpq reads a string that is neither key=value nor a postgres(ql):// URI as a database name, so
+        // `mysql://…` or `postgress://…` would fail later as "cannot connect … database mysql://…".
+        if let text = configuration.connectionString, let scheme = text.range(of: "://").map({ text[..<$0.lowerBound] }),
+           !text.contains("="), !["postgres", "postgresql"].contains(scheme.lowercased()) {
+            throw PostgresError(code: .invalidConnectionString, message: "DATABASE_URL has the scheme '\(scheme.prefix(20))://'; fix DATABASE_URL: use postgresql://user:password@host:port/database or 'host=… port=… dbname=… user=…'")
+        }
         let parameters = configuration.parameters
         let keywords = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }

@@ -9,6 +9,12 @@ struct GraphOptions: ParsableArguments {
     @Option(name: .long, help: "National cloud: global, usgovernment, dod or china (default: DIRSYNC_CLOUD, else global).")
     var cloud: String?
 
+    func validate() throws {
+        if let cloud, GraphCloud(name: cloud) == nil {
+            throw ValidationError("--cloud '\(cloud)' names no known cloud: use global, usgovernment, dod or china")
+        }
+    }
+
     /// Builds the Graph runtime from the environment; configuration problems exit 2 with the fix.
     /// - Parameter concurrentTenants: tenants synced at once (sizes the connection pool).
     func runtime(logger: Logger, deadline: Date? = nil, concurrentTenants: Int = 1) throws -> GraphRuntime {
