@@ -76,7 +76,7 @@ struct SyncEndToEndTests {
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
             try await h.sim.addFault(["kind": "latency", "latencyMs": 15, "probability": 1])
-            var generator = SeededGenerator(seed: 42)
+            var generator = SplitMix64(seed: 42)
             var killed = 0
             for attempt in 0..<6 {
                 if attempt == 3 { try await h.sim.mutate(tenant: tenant, seed: 77, count: 40) }

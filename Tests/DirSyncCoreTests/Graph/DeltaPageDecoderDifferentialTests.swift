@@ -1,4 +1,5 @@
 @testable import DirSyncCore
+import DirSyncTestSupport
 import Foundation
 import Testing
 
@@ -6,28 +7,13 @@ import Testing
 /// the same objects and patches, the same diagnostics, the same errors.
 @Suite("Delta page decoding: byte-level decoder equals the JSONSerialization reference")
 struct DeltaPageDecoderDifferentialTests {
-    /// A small deterministic generator (SplitMix64).
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-        mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
-        mutating func pick<T>(_ values: [T]) -> T { values[int(values.count)] }
-    }
-
     static let strings = [
         #""Zoë Müller""#, #""""#, #""tab\there""#, #""quote \" and \\ backslash""#, #""\u00e9t\u00E9""#, #""\ud83d\ude00 emoji""#,
         #""😀 raw""#, #""slash \/ ok""#, #""\b\f\n\r""#, #""日本語""#, #""\u0000nul""#, #""a very long display name that goes on and on for more than sixty-four characters in total""#,
     ]
     static let nonStrings = ["null", "true", "false", "0", "1", "-1.5e3", "12345678901234567890", "[]", "{}", #"["x"]"#, #"{"a":1}"#]
 
-    static func uuid(_ random: inout Random) -> String {
+    static func uuid(_ random: inout SplitMix64) -> String {
         let hex = Array("0123456789abcdef")
         var text = ""
         for index in 0..<32 {
@@ -37,7 +23,7 @@ struct DeltaPageDecoderDifferentialTests {
         return text
     }
 
-    static func idValue(_ random: inout Random) -> String {
+    static func idValue(_ random: inout SplitMix64) -> String {
         switch random.int(20) {
         case 0: return "\"" + uuid(&random).uppercased() + "\""
         case 1: return "\"{" + uuid(&random) + "}\""
@@ -50,7 +36,7 @@ struct DeltaPageDecoderDifferentialTests {
         }
     }
 
-    static func propertyValue(_ kind: String, _ random: inout Random) -> String {
+    static func propertyValue(_ kind: String, _ random: inout SplitMix64) -> String {
         let roll = random.int(100)
         if roll < 12 { return "null" }
         if roll < 16 { return random.pick(nonStrings) }
@@ -77,7 +63,7 @@ struct DeltaPageDecoderDifferentialTests {
         (#""onPremisesExtensionAttributes""#, #"{"a":[1,2,{"b":null}],"c":-0.5E+2}"#), (#""x""#, "1e308"), (#""d\u0069splayName""#, #""escaped key""#),
     ]
 
-    static func entry(users: Bool, _ random: inout Random) -> String {
+    static func entry(users: Bool, _ random: inout SplitMix64) -> String {
         if random.chance(2) { return random.pick(nonStrings) }
         var fields: [String] = []
         if !random.chance(3) { fields.append(#""id": "# + idValue(&random)) }
@@ -117,7 +103,7 @@ struct DeltaPageDecoderDifferentialTests {
         return "{" + shuffled.joined(separator: random.pick([",", ", ", ",\n  "])) + "}"
     }
 
-    static func page(users: Bool, _ random: inout Random) -> String {
+    static func page(users: Bool, _ random: inout SplitMix64) -> String {
         var root: [String] = [#""@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users""#]
         switch random.int(20) {
         case 0: root.append(#""@odata.nextLink": "https://x/next""#); root.append(#""@odata.deltaLink": "https://x/delta""#)
@@ -142,7 +128,7 @@ struct DeltaPageDecoderDifferentialTests {
 
     static let specialBytes: [UInt8] = Array("\"{}[],:\\ 0-.eEtfnu\u{01}".utf8) + [0x80, 0xC3, 0xE2, 0xED, 0xF0, 0xF5, 0xFF]
 
-    static func mutate(_ bytes: [UInt8], _ random: inout Random) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
         var bytes = bytes
         guard !bytes.isEmpty else { return bytes }
         for _ in 0..<(1 + random.int(2)) {
@@ -167,7 +153,7 @@ struct DeltaPageDecoderDifferentialTests {
 
     @Test("generated pages, each also mutated byte by byte", arguments: [UInt64(1), 2, 3, 4])
     func generatedAndMutated(seed: UInt64) {
-        var random = Random(state: seed)
+        var random = SplitMix64(seed: seed)
         for round in 0..<400 {
             let users = round % 2 == 0
             let bytes = Array(Self.page(users: users, &random).utf8)
@@ -204,7 +190,7 @@ struct DeltaPageDecoderDifferentialTests {
 
     @Test("the byte-level GUID parser accepts exactly what UUID(uuidString:) accepts")
     func guids() {
-        var random = Random(state: 99)
+        var random = SplitMix64(seed: 99)
         for _ in 0..<3000 {
             var text = Array(Self.uuid(&random).utf8)
             if random.chance(70) { text[random.int(text.count)] = random.pick(Array("-gG0aAfF{} \u{7F}".utf8) + [0xC3]) }

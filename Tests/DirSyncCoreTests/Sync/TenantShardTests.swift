@@ -35,7 +35,7 @@ struct TenantShardTests {
 
     @Test("every tenant is owned by exactly one shard", arguments: [1, 2, 4, 7, 16])
     func exactlyOneOwner(count: Int) throws {
-        var generator = SeededGenerator(seed: 0xD15C_5EED)
+        var generator = SplitMix64(seed: 0xD15C_5EED)
         let shards = try (0..<count).map { try TenantShard(index: $0, count: count) }
         for _ in 0..<2_000 {
             let tenant = generator.nextUUID()
@@ -47,7 +47,7 @@ struct TenantShardTests {
 
     @Test("10,000 random tenants spread evenly: every shard is within 15% of the mean", arguments: [4, 7])
     func uniform(count: Int) {
-        var generator = SeededGenerator(seed: 0x5EED_0F_5A4D)
+        var generator = SplitMix64(seed: 0x5EED_0F_5A4D)
         var sizes = [Int](repeating: 0, count: count)
         let tenants = 10_000
         for _ in 0..<tenants { sizes[TenantShard.index(ofTenant: generator.nextUUID(), count: count)] += 1 }
