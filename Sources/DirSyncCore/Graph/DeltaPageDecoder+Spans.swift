@@ -34,8 +34,8 @@ extension DeltaPageDecoder {
             let deltaLink = delta.flatMap { $0.kind == .string ? scanner.string($0) : nil }
             let continuation: DeltaContinuation
             switch (nextLink, deltaLink) {
-            case (let link?, nil) where delta == nil && !link.isEmpty: continuation = .next(link)
-            case (nil, let link?) where next == nil && !link.isEmpty: continuation = .delta(link)
+            case (let link?, nil) where delta == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .next(link)
+            case (nil, let link?) where next == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .delta(link)
             case (.some, .some):
                 return .failure(MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count))
             default:
@@ -109,6 +109,8 @@ struct SpanEntryReader {
     let resource: String
     private var idText = "?"
     private var mismatch: String?
+    /// Properties whose strings carried NUL characters, which were removed (PostgreSQL text cannot hold NUL).
+    private var strippedNUL: [String] = []
 
     init(scanner: JSONSpanScanner, slots: [JSONSpan?], resource: String) {
         self.scanner = scanner
@@ -119,11 +121,11 @@ struct SpanEntryReader {
     mutating func user(diagnostics: inout [Diagnostic]) -> UserChange? {
         guard let id = objectID(diagnostics: &diagnostics) else { return nil }
         var user = UserChange(id: id)
-        user.userPrincipalName = string(Self.userPrincipalName, "userPrincipalName")
+        user.userPrincipalName = indexedString(Self.userPrincipalName, "userPrincipalName")
         user.displayName = string(Self.displayName, "displayName")
         user.givenName = string(Self.givenName, "givenName")
         user.surname = string(Self.surname, "surname")
-        user.mail = string(Self.mail, "mail")
+        user.mail = indexedString(Self.mail, "mail")
         user.jobTitle = string(Self.jobTitle, "jobTitle")
         user.department = string(Self.department, "department")
         user.accountEnabled = bool(Self.accountEnabled, "accountEnabled")
@@ -139,7 +141,7 @@ struct SpanEntryReader {
         var group = GroupChange(id: id)
         group.displayName = string(Self.displayName, "displayName")
         group.description = string(Self.description, "description")
-        group.mail = string(Self.mail, "mail")
+        group.mail = indexedString(Self.mail, "mail")
         group.mailNickname = string(Self.mailNickname, "mailNickname")
         group.mailEnabled = bool(Self.mailEnabled, "mailEnabled")
         group.securityEnabled = bool(Self.securityEnabled, "securityEnabled")
@@ -163,13 +165,29 @@ struct SpanEntryReader {
         return id
     }
 
+    /// A string property; NUL characters are removed and reported, as in the reference reader.
     private mutating func string(_ slot: Int, _ key: String) -> Patch<String> {
         guard let span = slots[slot] else { return .absent }
         switch span.kind {
         case .null: return .null
-        case .string: return .value(scanner.string(span))
+        case .string: return .value(withoutNUL(scanner.string(span), key))
         default: return mismatched(key, span, expected: "a string")
         }
+    }
+
+    /// A string property PostgreSQL indexes: too long a value skips the object (it could never be stored).
+    private mutating func indexedString(_ slot: Int, _ key: String) -> Patch<String> {
+        let result = string(slot, key)
+        if case .value(let text) = result, text.utf8.count > DeltaEntryReader.indexedValueLimit {
+            mismatch = mismatch ?? "\"\(key)\" is \(text.utf8.count) bytes long, more than the \(DeltaEntryReader.indexedValueLimit) PostgreSQL can index"
+        }
+        return result
+    }
+
+    private mutating func withoutNUL(_ text: String, _ key: String) -> String {
+        guard text.utf8.contains(0) else { return text }
+        if strippedNUL.last != key { strippedNUL.append(key) }
+        return String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
 
     private mutating func bool(_ slot: Int, _ key: String) -> Patch<Bool> {
@@ -190,7 +208,7 @@ struct SpanEntryReader {
             var allStrings = true
             scanner.elements(span) { element in
                 guard allStrings, element.kind == .string else { allStrings = false; return }
-                strings.append(scanner.string(element))
+                strings.append(withoutNUL(scanner.string(element), key))
             }
             return allStrings ? .value(strings) : mismatched(key, span, expected: "an array of strings")
         default: return mismatched(key, span, expected: "an array of strings")
@@ -255,7 +273,12 @@ struct SpanEntryReader {
     }
 
     private func finish(diagnostics: inout [Diagnostic]) -> Bool {
-        guard let mismatch else { return true }
+        guard let mismatch else {
+            if !strippedNUL.isEmpty {
+                diagnostics.append(Diagnostic(code: "nul-stripped", message: "\(resource) \(idText): NUL characters removed from \(strippedNUL.joined(separator: ", ")) (PostgreSQL text cannot store them)"))
+            }
+            return true
+        }
         diagnostics.append(Diagnostic(code: "malformed-object", message: "\(resource) \(idText) was skipped: \(mismatch)"))
         return false
     }
