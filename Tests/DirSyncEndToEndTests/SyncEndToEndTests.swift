@@ -52,6 +52,29 @@ struct SyncEndToEndTests {
         }
     }
 
+    @Test("a member removed before its group was soft-deleted and restored is gone after the next run")
+    func removalBeforeRestoreIsReported() async throws {
+        try await SyncHarness.with(["--users", "60", "--groups", "4", "--members-per-group", "10", "--seed", "41"]) { h in
+            let tenant = try await h.sim.tenants()[0].id
+            try await h.onboard([("tenant1-verified.example", tenant)])
+            try await h.run()
+            let truth = try await h.sim.truth(tenant: tenant)
+            let membership = try #require(truth.memberships.first { $0.memberType == "user" })
+            try await h.sim.mutate(tenant: tenant, operations: [
+                ["op": "removeMember", "groupId": membership.groupId, "memberId": membership.memberId],
+                ["op": "softDeleteGroup", "id": membership.groupId],
+                ["op": "restoreGroup", "id": membership.groupId],
+            ])
+            try await h.run()
+            try await h.expectTablesEqualTruth([tenant], "after remove, soft delete and restore")
+            let stale = try await h.scalar("""
+                SELECT count(*)::int AS n FROM directory.group_members
+                WHERE group_id = \(UUID(uuidString: membership.groupId)!) AND member_id = \(UUID(uuidString: membership.memberId)!)
+                """)
+            #expect(stale == 0)
+        }
+    }
+
     @Test("a 410 resync starts a full round whose sweep catches deletions made while no delta state existed")
     func resyncSweepsGapDeletions() async throws {
         try await SyncHarness.with(["--users", "200", "--groups", "20", "--seed", "9", "--page-size", "40"]) { h in

@@ -174,7 +174,10 @@ extension Tenant {
             let object = resource == .users ? users[index] : groups[index]
             if resource == .groups && token.selection.members && object.lifecycle == .live {
                 let whole = change.whole
-                let source = whole ? members[index] : change.touched
+                // A whole object lists its current members. In an incremental round it was created
+                // or restored since the client's position, and a restored group's client still holds
+                // the memberships it had: members removed since then must be reported as removed too.
+                let source = whole ? Self.mergedSorted(members[index], change.touched) : change.touched
                 var start = 0
                 if let after {
                     var low = 0, high = source.count
@@ -190,7 +193,7 @@ extension Tenant {
                     let take = min(remaining, budget)
                     let slice = Array(source[start..<(start + take)])
                     writeItem(&value, change, token: token, context: context,
-                              entries: slice.map { (ref: $0, removed: whole ? false : Self.position(of: $0, in: members[index]) == nil) })
+                              entries: slice.map { (ref: $0, removed: Self.position(of: $0, in: members[index]) == nil) })
                     budget -= take
                     count += 1
                     if take < remaining {
@@ -241,6 +244,20 @@ extension Tenant {
     /// Seeded decision whether item `item` of a round is served a second time at the start of the next page.
     func isDuplicate(_ resource: Resource, from: Int, item: Int) -> Bool {
         isChosen(resource, from: from, item: item, salt: 0, rate: settings.duplicateRate)
+    }
+
+    /// The sorted union of two sorted member lists.
+    static func mergedSorted(_ a: [MemberRef], _ b: [MemberRef]) -> [MemberRef] {
+        guard !b.isEmpty else { return a }
+        var result: [MemberRef] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) { result.append(a[i]); i += 1 }
+            else if i == a.count || b[j] < a[i] { result.append(b[j]); j += 1 }
+            else { result.append(a[i]); i += 1; j += 1 }
+        }
+        return result
     }
 
     /// A seeded per-position coin flip, so replays of the same round behave the same.
