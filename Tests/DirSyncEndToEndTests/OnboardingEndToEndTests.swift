@@ -79,7 +79,14 @@ struct OnboardingEndToEndTests {
                 let entry = try await status(h, domain)
                 #expect(entry["state"] as? String == "never_synced")
                 #expect((entry["message"] as? String ?? "").hasPrefix(prefix), "\(domain): \(entry["message"] ?? "nil")")
+                // The check is also a field of its own, for dashboards.
+                let check = try #require(entry["check"] as? [String: Any], "\(domain): status JSON lacks the check")
+                #expect(check["ok"] as? Bool == (domain == healthy))
+                #expect(check["checked_at"] is String)
             }
+            let partialCheck = try await status(h, partial)["check"] as? [String: Any]
+            #expect(partialCheck?["missing_permissions"] as? [String] == ["GroupMember.Read.All"])
+            #expect(try await status(h, noConsent)["check"].flatMap { ($0 as? [String: Any])?["consent_missing"] as? Bool } == true)
 
             // The healthy domain's first run supersedes its check.
             try await h.run(["--domain", healthy])

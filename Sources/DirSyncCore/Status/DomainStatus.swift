@@ -41,6 +41,8 @@ public struct DomainStatus: Sendable, Equatable {
     /// One line in plain words with the fix when something is wrong (or worth knowing); `nil` when all is well.
     public var message: String?
     public var progress: Progress?
+    /// The domain's latest onboarding check (`dirsync domains check`), if any.
+    public var lastCheck: DomainCheckRecord?
 
     /// A cursor older than this gets a warning (Graph's delta state lasts about 7 days).
     public static let cursorWarningAge: TimeInterval = 5 * 24 * 3600
@@ -52,7 +54,8 @@ public struct DomainStatus: Sendable, Equatable {
             lastSuccessAt: facts.lastSuccess?.finishedAt, lastSuccessAgeSeconds: facts.lastSuccess?.finishedAt.map { now.timeIntervalSince($0) },
             lastRun: facts.lastRun, lastRunDurationSeconds: facts.lastRun.flatMap { run in run.finishedAt.map { $0.timeIntervalSince(run.startedAt) } },
             users: facts.users, groups: facts.groups, memberships: facts.memberships, domainUsers: facts.domainUsers,
-            cursorAgeSeconds: facts.deltaLinkAt.map { now.timeIntervalSince($0) }, message: nil, progress: nil)
+            cursorAgeSeconds: facts.deltaLinkAt.map { now.timeIntervalSince($0) }, message: nil, progress: nil,
+            lastCheck: facts.lastCheck)
 
         let running = facts.lockHeld && facts.lastRun?.state == "running"
         if !facts.domain.enabled {

@@ -78,6 +78,15 @@ enum StatusRenderer {
             } else {
                 item["last_run"] = NSNull()
             }
+            if let check = status.lastCheck {
+                item["check"] = [
+                    "checked_at": date(check.checkedAt), "ok": check.ok, "consent_missing": check.consentMissing,
+                    "missing_permissions": check.missingPermissions, "domain_verified": check.domainVerified ?? NSNull(),
+                    "message": check.message ?? NSNull(),
+                ] as [String: Any]
+            } else {
+                item["check"] = NSNull()
+            }
             if let progress = status.progress {
                 item["progress"] = [
                     "phase": progress.phase, "pages": progress.pages, "objects": progress.objects, "rate": number(progress.rate),
