@@ -147,9 +147,13 @@ public struct DomainStatus: Sendable, Equatable {
         let rate = Double(objects) / elapsed
         var percent: Double?
         var eta: Double?
-        let totals = rows.compactMap(\.expectedTotal)
-        if totals.count == rows.count, case let total = totals.reduce(0, +), total > 0 {
-            let done = min(Double(objects), Double(total))
+        // A finished round is all of itself; an unfinished one needs Graph's count to say how far it is.
+        let shares = rows.map { row -> (done: Int, total: Int)? in
+            if let total = row.expectedTotal { return (min(row.objects, total), total) }
+            return row.phase == "done" ? (row.objects, row.objects) : nil
+        }
+        if shares.allSatisfy({ $0 != nil }), case let total = shares.reduce(0, { $0 + $1!.total }), total > 0 {
+            let done = Double(shares.reduce(0) { $0 + $1!.done })
             percent = (done / Double(total) * 1000).rounded() / 10
             eta = rate > 0 ? (Double(total) - done) / rate : nil
         }

@@ -78,11 +78,15 @@ final class ProgressReporter: Sendable {
         let pages = entry.rounds.values.reduce(0) { $0 + $1.pages }
         let elapsed = max(0.001, Date().timeIntervalSince(entry.started))
         let rate = Double(objects) / elapsed
-        let totals = entry.rounds.values.compactMap(\.expectedTotal)
-        guard totals.count == entry.rounds.count, !totals.isEmpty, case let total = totals.reduce(0, +), total > 0 else {
+        // A finished round is all of itself; an unfinished one needs Graph's count to say how far it is.
+        let shares = entry.rounds.values.map { round -> (done: Int, total: Int)? in
+            if let total = round.expectedTotal { return (min(round.objectsSeen, total), total) }
+            return round.completion != nil ? (round.objectsSeen, round.objectsSeen) : nil
+        }
+        guard !shares.isEmpty, shares.allSatisfy({ $0 != nil }), case let total = shares.reduce(0, { $0 + $1!.total }), total > 0 else {
             return (objects, pages, rate, nil, nil)
         }
-        let done = min(Double(objects), Double(total))
+        let done = Double(shares.reduce(0) { $0 + $1!.done })
         return (objects, pages, rate, (done / Double(total) * 1000).rounded() / 10, rate > 0 ? (Double(total) - done) / rate : nil)
     }
 
