@@ -91,11 +91,12 @@ public final class GraphClient: Sendable {
         }
     }
 
-    /// Sends a Graph request with retries, token handling and logging; decodes a 2xx with `decode`.
     /// Throws ``GraphError/Code/foreignLink`` when `link` leaves the configured Graph origin.
     func checkLink(_ link: String) throws(GraphError) {
         try linkGuard.check(link)
     }
+
+    /// Sends a Graph request with retries, token handling and logging; decodes a 2xx with `decode`.
 
     func perform<Value: Sendable>(
         _ request: HTTPRequest, operation: GraphOperation, key: TokenKey?,

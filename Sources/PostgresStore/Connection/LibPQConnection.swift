@@ -194,9 +194,6 @@ final class LibPQConnection {
         }
         return copied
     }
-
-    /// Whether libpq still considers the connection usable.
-    var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 }
 
 @available(*, unavailable)

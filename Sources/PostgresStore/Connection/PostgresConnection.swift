@@ -112,11 +112,6 @@ public final class PostgresConnection: Sendable {
         return value
     }
 
-    /// Whether libpq still considers the session usable (false after the server went away).
-    public var isHealthy: Bool {
-        get async { (try? await withConnection { $0.isHealthy }) ?? false }
-    }
-
     /// Ends the session (`PQfinish`) and stops the worker thread. Later calls throw.
     public func close() async {
         let box = self.box

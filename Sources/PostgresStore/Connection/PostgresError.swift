@@ -62,15 +62,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         self.line = line
     }
 
-    /// Whether the server reported the given SQLSTATE.
-    public func hasSQLState(_ state: String) -> Bool { sqlState == state }
-
-    /// True when the connection itself is gone (server restarted, network cut): a new connection may succeed.
-    public var isConnectionFailure: Bool {
-        code == .connectionLost || code == .connectionFailed || (sqlState?.hasPrefix("08") ?? false)
-            || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
-    }
-
     public var description: String {
         var text = message
         if let statement { text = "\(statement): \(text)" }

@@ -130,10 +130,4 @@ public struct CopyBuffer: Sendable {
         bytes.append(contentsOf: PostgresTimestamp.format(value).utf8)
     }
 
-    /// Empties the buffer, keeping its capacity, for the next batch.
-    public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        rowCount = 0
-        columnInRow = 0
-    }
 }
