@@ -34,8 +34,8 @@ extension DeltaPageDecoder {
             let deltaLink = delta.flatMap { $0.kind == .string ? scanner.string($0) : nil }
             let continuation: DeltaContinuation
             switch (nextLink, deltaLink) {
-            case (let link?, nil) where delta == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .next(link)
-            case (nil, let link?) where next == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .delta(link)
+            case (let link?, nil) where delta == nil && StoredText.isUsableLink(link): continuation = .next(link)
+            case (nil, let link?) where next == nil && StoredText.isUsableLink(link): continuation = .delta(link)
             case (.some, .some):
                 return .failure(MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count))
             default:
@@ -178,16 +178,14 @@ struct SpanEntryReader {
     /// A string property PostgreSQL indexes: too long a value skips the object (it could never be stored).
     private mutating func indexedString(_ slot: Int, _ key: String) -> Patch<String> {
         let result = string(slot, key)
-        if case .value(let text) = result, text.utf8.count > DeltaEntryReader.indexedValueLimit {
-            mismatch = mismatch ?? "\"\(key)\" is \(text.utf8.count) bytes long, more than the \(DeltaEntryReader.indexedValueLimit) PostgreSQL can index"
-        }
+        if case .value(let text) = result, let problem = StoredText.indexProblem(key, text) { mismatch = mismatch ?? problem }
         return result
     }
 
     private mutating func withoutNUL(_ text: String, _ key: String) -> String {
-        guard text.utf8.contains(0) else { return text }
+        guard let cleaned = StoredText.removingNUL(text) else { return text }
         if strippedNUL.last != key { strippedNUL.append(key) }
-        return String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
+        return cleaned
     }
 
     private mutating func bool(_ slot: Int, _ key: String) -> Patch<Bool> {
@@ -275,7 +273,7 @@ struct SpanEntryReader {
     private func finish(diagnostics: inout [Diagnostic]) -> Bool {
         guard let mismatch else {
             if !strippedNUL.isEmpty {
-                diagnostics.append(Diagnostic(code: "nul-stripped", message: "\(resource) \(idText): NUL characters removed from \(strippedNUL.joined(separator: ", ")) (PostgreSQL text cannot store them)"))
+                diagnostics.append(StoredText.nulStripped(resource: resource, id: idText, keys: strippedNUL))
             }
             return true
         }

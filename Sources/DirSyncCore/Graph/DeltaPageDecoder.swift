@@ -42,8 +42,8 @@ public enum DeltaPageDecoder {
         let delta = root["@odata.deltaLink"]
         let continuation: DeltaContinuation
         switch (next as? String, delta as? String) {
-        case (let link?, nil) where delta == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .next(link)
-        case (nil, let link?) where next == nil && !link.isEmpty && !link.utf8.contains(0): continuation = .delta(link)
+        case (let link?, nil) where delta == nil && StoredText.isUsableLink(link): continuation = .next(link)
+        case (nil, let link?) where next == nil && StoredText.isUsableLink(link): continuation = .delta(link)
         case (.some, .some):
             throw MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count)
         default:
@@ -113,9 +113,9 @@ struct DeltaEntryReader {
     /// PostgreSQL rejects them in text, so keeping them would make the page fail on every retry.
     mutating func string(_ key: String) -> Patch<String> {
         let result = patch(key, expected: "a string") { $0 as? String }
-        guard case .value(let text) = result, text.utf8.contains(0) else { return result }
+        guard case .value(let text) = result, let cleaned = StoredText.removingNUL(text) else { return result }
         strippedNUL.append(key)
-        return .value(Self.removingNUL(text))
+        return .value(cleaned)
     }
 
     mutating func bool(_ key: String) -> Patch<Bool> {
@@ -125,16 +125,11 @@ struct DeltaEntryReader {
     /// A string property that PostgreSQL indexes (`userPrincipalName`, `mail`): a value longer than
     /// `maxBytes` cannot be indexed and would fail its page on every retry, so the object is skipped
     /// with a diagnostic instead. Graph's own limits are far below (113 to 256 characters).
-    mutating func indexedString(_ key: String, maxBytes: Int = Self.indexedValueLimit) -> Patch<String> {
+    mutating func indexedString(_ key: String) -> Patch<String> {
         let result = string(key)
-        if case .value(let text) = result, text.utf8.count > maxBytes {
-            mismatch = mismatch ?? "\"\(key)\" is \(text.utf8.count) bytes long, more than the \(maxBytes) PostgreSQL can index"
-        }
+        if case .value(let text) = result, let problem = StoredText.indexProblem(key, text) { mismatch = mismatch ?? problem }
         return result
     }
-
-    /// Longest indexed value (bytes) dirsync stores; btree index entries must fit in a third of a page.
-    static let indexedValueLimit = 2000
 
     /// An array-of-strings property; NUL characters are removed as in ``string(_:)``.
     mutating func stringArray(_ key: String) -> Patch<[String]> {
@@ -148,13 +143,9 @@ struct DeltaEntryReader {
             }
             return strings
         }
-        guard case .value(let strings) = result, strings.contains(where: { $0.utf8.contains(0) }) else { return result }
+        guard case .value(let strings) = result, strings.contains(where: { StoredText.removingNUL($0) != nil }) else { return result }
         strippedNUL.append(key)
-        return .value(strings.map(Self.removingNUL))
-    }
-
-    private static func removingNUL(_ text: String) -> String {
-        String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
+        return .value(strings.map { StoredText.removingNUL($0) ?? $0 })
     }
 
     /// The `@removed` reason; an unknown reason counts as a hard delete, the safe reading.
@@ -200,7 +191,7 @@ struct DeltaEntryReader {
     func finish(diagnostics: inout [Diagnostic]) -> Bool {
         guard let mismatch else {
             if !strippedNUL.isEmpty {
-                diagnostics.append(Diagnostic(code: "nul-stripped", message: "\(resource) \(idText): NUL characters removed from \(strippedNUL.joined(separator: ", ")) (PostgreSQL text cannot store them)"))
+                diagnostics.append(StoredText.nulStripped(resource: resource, id: idText, keys: strippedNUL))
             }
             return true
         }
