@@ -38,26 +38,23 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 
     /// Whether `error` is one dirsync words itself (as opposed to ArgumentParser's help and usage errors).
-    static func isOwn(_ error: any Error) -> Bool {
-        error is CommandFailure || error is PostgresError || error is MigrationError || error is CancellationError || error is DomainName.Invalid
-    }
+    static func isOwn(_ error: any Error) -> Bool { own(error) != nil }
 
     static func classify(_ error: any Error) -> (ExitStatus, String) {
+        if let own = own(error) { return own }
+        if let exit = error as? ExitCode { return (exit.rawValue == 0 ? .success : .failure, "exit \(exit.rawValue)") }
+        return (.failure, oneLine(String(describing: error)))
+    }
+
+    /// Status and one-line message for the errors dirsync raises itself; `nil` for any other error.
+    private static func own(_ error: any Error) -> (ExitStatus, String)? {
         switch error {
-        case let failure as CommandFailure:
-            return (failure.status, oneLine(failure.message))
-        case let error as PostgresError:
-            return (error.code == .invalidConnectionString ? .usage : .failure, oneLine(error.description))
-        case let error as MigrationError:
-            return (.failure, oneLine(error.description))
-        case let error as DomainName.Invalid:
-            return (.usage, oneLine(error.description))
-        case let error as ExitCode:
-            return (error.rawValue == 0 ? .success : .failure, "exit \(error.rawValue)")
-        case is CancellationError:
-            return (.failure, "interrupted")
-        default:
-            return (.failure, oneLine(String(describing: error)))
+        case let failure as CommandFailure: (failure.status, oneLine(failure.message))
+        case let error as PostgresError: (error.code == .invalidConnectionString ? .usage : .failure, oneLine(error.description))
+        case let error as MigrationError: (.failure, oneLine(error.description))
+        case let error as DomainName.Invalid: (.usage, oneLine(error.description))
+        case is CancellationError: (.failure, "interrupted")
+        default: nil
         }
     }
 
