@@ -4,16 +4,50 @@ import Foundation
 ///
 /// Graph does not promise that an object appears once per page or in any order (it may repeat an
 /// object that changed several times, and a large group comes back on several pages with different
-/// slices of `members@delta`). Within a page the planner therefore resolves repeats so that the last
-/// report wins, property by property:
-/// - a later occurrence's present properties override earlier ones; absent ones leave them;
-/// - `@removed` after an upsert cancels the upsert and records the removal;
-/// - an object reported again after `@removed` was restored: it comes back whole and cancels the removal;
-/// - for each (group, member) the last `members@delta` entry decides add or remove;
-/// - membership changes of a group the page removes are dropped: a deleted group loses all its
-///   memberships when the deletion is applied.
-/// Across pages the store applies plans in order, so the same rules hold for the whole round.
+/// slices of `members@delta`). The planner resolves repeats so that applying the plan leaves the
+/// tables exactly as applying each report in turn would:
+/// - the properties of every report that is not `@removed` merge in order: later present values win,
+///   absent ones keep earlier values (a removal in between does not erase what was reported before it,
+///   just as it would not erase a row written by an earlier page);
+/// - the object is removed when its last report is `@removed`, with that reason; a report after a
+///   removal restores it and cancels the removal;
+/// - an object with both properties and a final removal gets both: its row is written, then its
+///   deletion staged for the round's end;
+/// - for each (group, member) the last `members@delta` entry decides add or remove, also for a group
+///   that ends removed (a deleted group loses all its memberships when its deletion is applied, and one
+///   restored later in the round keeps them).
+/// Because of this, one page and several consecutive pages planned together (``plan(pages:)``) are
+/// the same thing to the store: Graph's page boundaries carry no meaning.
 public enum DeltaPlanner {
+    /// Plans consecutive pages of one round together: the plan of one page holding all their objects
+    /// in order. Applying it leaves the tables as applying each page's plan in turn would; only the
+    /// number of transactions differs.
+    public static func plan(pages: [AnyDeltaPage]) -> PagePlan {
+        guard pages.count > 1 else {
+            switch pages.first {
+            case .users(let page)?: return plan(users: page.objects)
+            case .groups(let page)?: return plan(groups: page.objects)
+            case nil: return PagePlan()
+            }
+        }
+        var users: [UserChange] = []
+        var groups: [GroupChange] = []
+        for page in pages {
+            switch page {
+            case .users(let page): users += page.objects
+            case .groups(let page): groups += page.objects
+            }
+        }
+        // A round is of one resource; should pages of both ever be given, both are planned.
+        var combined = plan(users: users)
+        let groupPlan = plan(groups: groups)
+        combined.groups = groupPlan.groups
+        combined.removals += groupPlan.removals
+        combined.membershipAdditions = groupPlan.membershipAdditions
+        combined.membershipRemovals = groupPlan.membershipRemovals
+        return combined
+    }
+
     /// Plans a page of `/users/delta`.
     public static func plan(users objects: [UserChange]) -> PagePlan {
         var resolver = RepeatResolver<UserChange>()
@@ -32,7 +66,6 @@ public enum DeltaPlanner {
             var properties = object
             properties.memberChanges = []
             resolver.add(properties)
-            guard object.removed == nil else { continue }
             for change in object.memberChanges {
                 let key = MembershipRemoval(groupID: object.id, memberID: change.memberID)
                 if members.updateValue(change, forKey: key) == nil { memberOrder.append(key) }
@@ -42,8 +75,7 @@ public enum DeltaPlanner {
         // A group seen only to carry membership changes (no properties) still counts as an upsert:
         // it exists, and a full round must see it.
         (plan.groups, plan.removals) = resolver.resolved()
-        let removedGroups = Set(plan.removals.map(\.id))
-        for key in memberOrder where !removedGroups.contains(key.groupID) {
+        for key in memberOrder {
             let change = members[key]!
             if change.removed {
                 plan.membershipRemovals.append(key)
@@ -63,26 +95,30 @@ protocol RepeatableChange: Sendable {
     mutating func merge(_ later: Self)
 }
 
-/// Resolves repeated reports of objects within a page: the last report wins, property by property.
+/// Resolves repeated reports of objects within a page (see ``DeltaPlanner`` for the rules).
 struct RepeatResolver<Change: RepeatableChange> {
     private var order: [UUID] = []
+    private var seen: Set<UUID> = []
+    /// The merged properties of every report that was not a removal.
     private var upserts: [UUID: Change] = [:]
+    /// Set while an object's latest report is a removal.
     private var removals: [UUID: DeletionReason] = [:]
 
     mutating func add(_ object: Change) {
-        if upserts[object.id] == nil && removals[object.id] == nil { order.append(object.id) }
+        if seen.insert(object.id).inserted { order.append(object.id) }
         if let reason = object.removed {
-            upserts[object.id] = nil
             removals[object.id] = DeletionReason(reason)
-        } else if removals.removeValue(forKey: object.id) != nil || upserts[object.id] == nil {
-            // New, or reported again after a removal: a restored object comes back whole.
-            upserts[object.id] = object
         } else {
-            upserts[object.id]!.merge(object)
+            removals[object.id] = nil
+            if upserts[object.id] == nil {
+                upserts[object.id] = object
+            } else {
+                upserts[object.id]!.merge(object)
+            }
         }
     }
 
-    /// Upserts and removals, one per id, in order of first appearance.
+    /// Upserts and removals, one of each at most per id, in order of first appearance.
     func resolved() -> ([Change], [ObjectRemoval]) {
         var changes: [Change] = []
         var removed: [ObjectRemoval] = []

@@ -61,15 +61,20 @@ public struct PagePlan: Sendable, Equatable {
     public var users: [UserChange] = []
     /// Groups to insert or update, one per id (their `memberChanges` are moved to the membership lists).
     public var groups: [GroupChange] = []
-    /// Objects reported removed, one per id.
+    /// Objects whose last report was `@removed`, one per id. An object may also be among the upserts
+    /// (reported before its removal): its row is written, then its deletion staged.
     public var removals: [ObjectRemoval] = []
     public var membershipAdditions: [MembershipAddition] = []
     public var membershipRemovals: [MembershipRemoval] = []
 
     public init() {}
 
-    /// Number of directory objects the page touched (upserts and removals).
-    public var objectCount: Int { users.count + groups.count + removals.count }
+    /// Number of directory objects the page touched (upserted, removed, or both).
+    public var objectCount: Int {
+        guard !removals.isEmpty else { return users.count + groups.count }
+        let upserted = Set(users.map(\.id) + groups.map(\.id))
+        return upserted.count + removals.count { !upserted.contains($0.id) }
+    }
 
     /// Whether applying the plan would change nothing.
     public var isEmpty: Bool {

@@ -33,14 +33,15 @@ struct DeltaPlannerTests {
         #expect(plan.removals.isEmpty)
     }
 
-    @Test("@removed after an upsert cancels the upsert and keeps the reason")
-    func removalWins() {
+    @Test("@removed after an upsert keeps what was reported and stages the removal with its reason, as two pages would")
+    func removalAfterUpsert() {
         let plan = DeltaPlanner.plan(users: [user(alice) { $0.displayName = .value("A") }, user(alice) { $0.removed = .changed }])
-        #expect(plan.users.isEmpty)
+        #expect(plan.users.map(\.id) == [alice] && plan.users[0].displayName == .value("A"))
         #expect(plan.removals == [ObjectRemoval(id: alice, reason: .softDeleted)])
+        #expect(plan.objectCount == 1)
     }
 
-    @Test("an object reported after its @removed was restored: it comes back whole and the removal is cancelled")
+    @Test("an object reported after its @removed was restored: the removal is cancelled")
     func restoreAfterRemoval() {
         let plan = DeltaPlanner.plan(users: [
             user(alice) { $0.removed = .deleted },
@@ -50,6 +51,18 @@ struct DeltaPlannerTests {
         #expect(plan.users.count == 1)
         #expect(plan.users[0].displayName == .value("Alice"))
         #expect(plan.users[0].mail == .null)
+    }
+
+    @Test("a restore merges with what was reported before the removal, as it would over three pages")
+    func restoreMergesEarlierReports() {
+        let plan = DeltaPlanner.plan(users: [
+            user(alice) { $0.displayName = .value("Alice"); $0.jobTitle = .null },
+            user(alice) { $0.removed = .changed },
+            user(alice) { $0.mail = .value("a@contoso.example") },
+        ])
+        #expect(plan.removals.isEmpty)
+        #expect(plan.users.count == 1)
+        #expect(plan.users[0].displayName == .value("Alice") && plan.users[0].jobTitle == .null && plan.users[0].mail == .value("a@contoso.example"))
     }
 
     @Test("Graph's removal reasons map to stored deletion reasons")
@@ -90,15 +103,15 @@ struct DeltaPlannerTests {
         #expect(plan.membershipAdditions.filter { $0.memberType == .group }.map(\.memberID) == Array(members[5...]))
     }
 
-    @Test("membership changes of a group removed on the same page are dropped")
-    func removedGroupDropsMemberships() {
+    @Test("membership changes of a group removed on the same page are kept: the deletion removes them at the round's end, a later restore keeps them")
+    func removedGroupKeepsMembershipChanges() {
         let plan = DeltaPlanner.plan(groups: [
             group(team) { $0.memberChanges = [MemberChange(memberID: alice, memberType: .user, removed: false)] },
             group(team) { $0.removed = .deleted },
         ])
-        #expect(plan.groups.isEmpty)
+        #expect(plan.groups.map(\.id) == [team])
         #expect(plan.removals == [ObjectRemoval(id: team, reason: .hardDeleted)])
-        #expect(plan.membershipAdditions.isEmpty)
+        #expect(plan.membershipAdditions == [MembershipAddition(groupID: team, memberID: alice, memberType: .user)])
         #expect(plan.membershipRemovals.isEmpty)
     }
 }
