@@ -32,14 +32,14 @@ struct PostgresRoundStoreTests {
     private func completeFull(_ store: PostgresRoundStore, _ plans: [PagePlan], roundID: Int64, guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> RoundCompletion {
         try await store.startRound(mode: .full, roundID: roundID)
         for (index, plan) in plans.dropLast().enumerated() {
-            _ = try await store.applyPage(plan, nextLink: "https://graph.example/next/\(index)", mode: .full, roundID: roundID)
+            _ = try await store.applyPages(plan, count: 1, nextLink: "https://graph.example/next/\(index)", mode: .full, roundID: roundID)
         }
-        return try await store.completeRound(lastPage: plans.last!, deltaLink: "https://graph.example/delta/\(roundID)", mode: .full, roundID: roundID, guard: deletionGuard).1
+        return try await store.completeRound(lastPages: plans.last!, count: 1, deltaLink: "https://graph.example/delta/\(roundID)", mode: .full, roundID: roundID, guard: deletionGuard).1
     }
 
     private func completeIncremental(_ store: PostgresRoundStore, _ plan: PagePlan, link: String = "https://graph.example/delta/inc", guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> (PageWriteResult, RoundCompletion) {
         try await store.startRound(mode: .incremental, roundID: nil)
-        return try await store.completeRound(lastPage: plan, deltaLink: link, mode: .incremental, roundID: nil, guard: deletionGuard)
+        return try await store.completeRound(lastPages: plan, count: 1, deltaLink: link, mode: .incremental, roundID: nil, guard: deletionGuard)
     }
 
     @Test("an absent property leaves its column untouched; an explicit null clears it; only changed rows get a new updated_at")
@@ -90,11 +90,11 @@ struct PostgresRoundStoreTests {
             _ = try await completeFull(store, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
 
             try await store.startRound(mode: .incremental, roundID: nil)
-            _ = try await store.applyPage(DeltaPlanner.plan(users: [user(ids[0]) { $0.removed = .changed }]), nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
+            _ = try await store.applyPages(DeltaPlanner.plan(users: [user(ids[0]) { $0.removed = .changed }]), count: 1, nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
             #expect(try await row(connection, ids[0])?.optionalDate("deleted_at") == nil, "deletions wait for the round's end")
             #expect(try await store.cursor().nextLink == "https://graph.example/n1")
             #expect(try await store.cursor().deltaLink == "https://graph.example/delta/1")
-            let (_, completion) = try await store.completeRound(lastPage: DeltaPlanner.plan(users: [user(ids[1]) { $0.removed = .deleted }]), deltaLink: "https://graph.example/d2", mode: .incremental, roundID: nil, guard: DeletionGuard())
+            let (_, completion) = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [user(ids[1]) { $0.removed = .deleted }]), count: 1, deltaLink: "https://graph.example/d2", mode: .incremental, roundID: nil, guard: DeletionGuard())
             #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
             #expect(try await row(connection, ids[0])?.optionalString("deleted_reason") == "soft_deleted")
             #expect(try await row(connection, ids[1])?.optionalString("deleted_reason") == "hard_deleted")
@@ -164,10 +164,10 @@ struct PostgresRoundStoreTests {
             _ = try await completeFull(users, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
             // The next full round sees all but two: they are swept at the end, not before.
             try await users.startRound(mode: .full, roundID: 2)
-            _ = try await users.applyPage(DeltaPlanner.plan(users: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
+            _ = try await users.applyPages(DeltaPlanner.plan(users: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), count: 1, nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
             let live = try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NULL").first!.int("n")
             #expect(live == 20)
-            let (_, completion) = try await users.completeRound(lastPage: DeltaPlanner.plan(users: ids[10..<18].enumerated().map { fullUser($1, name: "v\($0)") }), deltaLink: "https://graph.example/d", mode: .full, roundID: 2, guard: DeletionGuard())
+            let (_, completion) = try await users.completeRound(lastPages: DeltaPlanner.plan(users: ids[10..<18].enumerated().map { fullUser($1, name: "v\($0)") }), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 2, guard: DeletionGuard())
             #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
             let swept = try await connection.query("SELECT id, deleted_reason FROM directory.users WHERE deleted_at IS NOT NULL ORDER BY id")
             #expect(Set(try swept.map { try $0.uuid("id") }) == Set(ids[18...]))
@@ -210,7 +210,7 @@ struct PostgresRoundStoreTests {
             // A NUL byte is rejected by PostgreSQL mid-COPY: the whole page must roll back.
             let bad = user(UUID()) { $0.displayName = .value("nul\u{0}byte") }
             await #expect(throws: PostgresError.self) {
-                _ = try await store.applyPage(DeltaPlanner.plan(users: [fullUser(UUID(), name: "ok"), bad]), nextLink: "https://graph.example/never", mode: .incremental, roundID: nil)
+                _ = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(UUID(), name: "ok"), bad]), count: 1, nextLink: "https://graph.example/never", mode: .incremental, roundID: nil)
             }
             #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users").first!.int("n") == 0)
             #expect(try await store.cursor().nextLink == nil)

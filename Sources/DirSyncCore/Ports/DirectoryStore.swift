@@ -69,7 +69,7 @@ public enum RoundCompletion: Sendable, Equatable {
 /// Storage for the rounds of one resource of one tenant, on a session of its own.
 ///
 /// Every method that writes does so in one transaction, so a process killed at any instant leaves
-/// the tables and the cursor consistent: the round resumes from the last committed page.
+/// the tables and the cursor consistent: the round resumes after the last committed page.
 public protocol RoundStore: Sendable {
     /// The stored cursor (created empty on first use).
     func cursor() async throws -> SyncCursor
@@ -80,11 +80,12 @@ public protocol RoundStore: Sendable {
     /// Records that a round starts. A full round also discards deletions staged by an unfinished
     /// earlier round, because its sweep recomputes them.
     func startRound(mode: RoundMode, roundID: Int64?) async throws
-    /// Applies one page that is not the last, and stores `nextLink` as the resume point.
-    func applyPage(_ plan: PagePlan, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult
-    /// Applies the last page of a round, sweeps (full rounds), and resolves staged deletions with the
-    /// deletion guard; stores `deltaLink` unless halted.
-    func completeRound(lastPage plan: PagePlan, deltaLink: String, mode: RoundMode, roundID: Int64?, guard: DeletionGuard) async throws
+    /// Applies the plan of `count` consecutive pages, none of them the round's last, and stores
+    /// `nextLink` (the last page's) as the resume point.
+    func applyPages(_ plan: PagePlan, count: Int, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult
+    /// Applies the plan of the round's last `count` pages, sweeps (full rounds), and resolves staged
+    /// deletions with the deletion guard; stores `deltaLink` unless halted.
+    func completeRound(lastPages plan: PagePlan, count: Int, deltaLink: String, mode: RoundMode, roundID: Int64?, guard: DeletionGuard) async throws
         -> (PageWriteResult, RoundCompletion)
     /// Resolves a round halted earlier: applies its staged deletions and stores its deltaLink if the
     /// guard now allows them.

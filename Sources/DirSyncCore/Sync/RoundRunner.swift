@@ -14,6 +14,10 @@ public struct RoundOptions: Sendable, Equatable {
     public var deltaLinkLifetime: TimeInterval = 7 * 24 * 3600
     /// The id that identifies this run (stamped on the rows a new full round sees).
     public var runID: Int64 = 0
+    /// At most this many fetched pages are written in one transaction (and fetched ahead of the writer).
+    public var maxPagesPerTransaction = 16
+    /// Pages are added to a transaction while their objects and membership changes stay within this.
+    public var maxRowsPerTransaction = 5_000
 
     public init(forceFull: Bool = false, dryRun: Bool = false, deletionGuard: DeletionGuard = DeletionGuard(),
                 deltaLinkLifetime: TimeInterval = 7 * 24 * 3600, runID: Int64 = 0) {
@@ -45,6 +49,8 @@ public struct RoundReport: Sendable, Equatable {
     public var start: RoundStart
     public var mode: RoundMode
     public var pages = 0
+    /// Transactions the pages were written in (fewer than `pages` when the database was the slower side).
+    public var transactions = 0
     /// HTTP requests for the round's pages, retries included.
     public var requests = 0
     public var written = PageWriteResult()
@@ -69,6 +75,7 @@ public struct RoundReport: Sendable, Equatable {
     /// Adds the counts of a round that ran in the same run; the later round's outcome wins.
     public mutating func absorb(_ later: RoundReport) {
         pages += later.pages
+        transactions += later.transactions
         requests += later.requests
         written += later.written
         objectsDeleted += later.objectsDeleted
@@ -88,11 +95,12 @@ public struct RoundReport: Sendable, Equatable {
 }
 
 /// Runs delta rounds of one resource for one tenant: decides how to start, pages through Graph
-/// while writing each page in its own transaction, and resolves the round at its end.
+/// while writing the pages in order, each page whole in one transaction, and resolves the round at its end.
 ///
-/// Page N+1 is fetched while page N is written, so network latency and database time overlap.
-/// Cancellation is honoured between pages: the page being written commits or rolls back whole, and
-/// the stored cursor lets the next run continue from there.
+/// Pages are fetched while earlier ones are written, so network latency and database time overlap;
+/// when the database is the slower side, the pages already fetched are written together in one
+/// transaction. Cancellation is honoured between transactions: the one being written commits or
+/// rolls back whole, and the stored cursor lets the next run continue from its last page.
 public struct RoundRunner: Sendable {
     public let resource: DirectoryResource
     let source: any DeltaSource
@@ -191,39 +199,52 @@ public struct RoundRunner: Sendable {
     }
 
     /// Pages from `link` to the end of the round.
+    ///
+    /// Pages are fetched ahead (see ``PagePrefetcher``) and written in order; the pages that are
+    /// already waiting when the writer is free go into one transaction, planned together as if Graph
+    /// had sent them as one page, and the last one's link becomes the resume point.
     private func page(from link: String, mode: RoundMode, roundID: Int64?, options: RoundOptions, counter: ObjectCounter?,
                       report: inout RoundReport, progress: @Sendable (RoundReport) -> Void) async throws {
         var roundGuard = DeltaRoundGuard()
         try roundGuard.visit(link)
-        let source = self.source, resource = self.resource
-        var inFlight = Task { try await source.fetchDeltaPage(resource: resource, link: link) }
-        defer { inFlight.cancel() }
+        let prefetcher = PagePrefetcher(source: source, resource: resource, link: link, roundGuard: roundGuard,
+                                        maxPages: options.maxPagesPerTransaction, maxRows: options.maxRowsPerTransaction)
+        defer { prefetcher.cancel() }
         while true {
-            let (page, info) = try await withTaskCancellationHandler { try await inFlight.value } onCancel: { [inFlight] in inFlight.cancel() }
-            report.pages += 1
-            report.requests += info.attempt
-            report.diagnostics += page.diagnostics
-            for diagnostic in page.diagnostics {
-                logger.warning("skipped part of a Graph page", metadata: ["resource": "\(resource)", "diagnostic": "\(diagnostic.code)", "detail": "\(diagnostic.message)"])
+            let batch = try await withTaskCancellationHandler {
+                try await prefetcher.take()
+            } onCancel: {
+                prefetcher.cancel()
             }
-            let plan = Self.plan(page)
+            guard let last = batch.last else { preconditionFailure("the prefetcher ended a round before its last page") }
+            for fetched in batch {
+                report.pages += 1
+                report.requests += fetched.info.attempt
+                report.diagnostics += fetched.page.diagnostics
+                for diagnostic in fetched.page.diagnostics {
+                    logger.warning("skipped part of a Graph page", metadata: ["resource": "\(resource)", "diagnostic": "\(diagnostic.code)", "detail": "\(diagnostic.message)"])
+                }
+            }
+            let plan = Self.plan(batch.map(\.page))
             report.objectsSeen += plan.objectCount
             if report.expectedTotal == nil, let total = counter?.result {
                 report.expectedTotal = total
                 try await store.recordExpectedTotal(total)
             }
-            switch page.continuation {
+            switch last.page.continuation {
             case .next(let next):
-                try roundGuard.visit(next)
-                inFlight = Task { try await source.fetchDeltaPage(resource: resource, link: next) }
-                report.written += try await store.applyPage(plan, nextLink: next, mode: mode, roundID: roundID)
-                logger.debug("page applied", metadata: ["resource": "\(resource)", "page": "\(report.pages)", "page.items": "\(plan.objectCount)", "request_id": "\(info.requestID ?? "-")"])
+                report.written += try await store.applyPages(plan, count: batch.count, nextLink: next, mode: mode, roundID: roundID)
+                report.transactions += 1
+                logger.debug("pages applied", metadata: ["resource": "\(resource)", "pages": "\(report.pages)", "batch.pages": "\(batch.count)",
+                                                         "batch.items": "\(plan.objectCount)", "request_id": "\(last.info.requestID ?? "-")"])
                 progress(report)
-                // Stop between pages when asked to: the cursor already points at `next`.
+                // Stop between transactions when asked to: the cursor already points at `next`.
                 try Task.checkCancellation()
             case .delta(let deltaLink):
-                let (written, completion) = try await store.completeRound(lastPage: plan, deltaLink: deltaLink, mode: mode, roundID: roundID, guard: options.deletionGuard)
+                let (written, completion) = try await store.completeRound(lastPages: plan, count: batch.count, deltaLink: deltaLink, mode: mode,
+                                                                          roundID: roundID, guard: options.deletionGuard)
                 report.written += written
+                report.transactions += 1
                 report.completion = completion
                 switch completion {
                 case .completed(let deleted, let swept):
@@ -257,7 +278,7 @@ public struct RoundRunner: Sendable {
             report.pages += 1
             report.requests += info.attempt
             report.diagnostics += page.diagnostics
-            let plan = Self.plan(page)
+            let plan = Self.plan([page])
             report.written.objectsUpserted += plan.users.count + plan.groups.count
             report.written.membershipsAdded += plan.membershipAdditions.count
             report.written.membershipsRemoved += plan.membershipRemovals.count
@@ -288,13 +309,8 @@ public struct RoundRunner: Sendable {
         Int64(time.now().timeIntervalSince1970 * 1_000_000)
     }
 
-    static func plan(_ page: AnyDeltaPage) -> PagePlan {
-        SyncProfile.measure(.plan) {
-            switch page {
-            case .users(let users): DeltaPlanner.plan(users: users.objects)
-            case .groups(let groups): DeltaPlanner.plan(groups: groups.objects)
-            }
-        }
+    static func plan(_ pages: [AnyDeltaPage]) -> PagePlan {
+        SyncProfile.measure(.plan) { DeltaPlanner.plan(pages: pages) }
     }
 }
 

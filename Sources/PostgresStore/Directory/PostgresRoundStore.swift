@@ -4,7 +4,7 @@ import Synchronization
 
 /// ``RoundStore`` over PostgreSQL: one tenant, one resource, one session.
 ///
-/// Each page is written in one transaction: staged upserts merged in bulk, removals staged in
+/// Pages are written in transactions of one or more consecutive pages: staged upserts merged in bulk, removals staged in
 /// `directory.pending_deletions`, membership changes, the cursor's new resume point and the live
 /// progress row. Staged deletions are applied (or held back by the deletion guard) in the
 /// transaction of the round's last page, together with the new deltaLink.
@@ -83,19 +83,19 @@ public final class PostgresRoundStore: RoundStore {
             """, name: "record expected total")
     }
 
-    public func applyPage(_ plan: PagePlan, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult {
+    public func applyPages(_ plan: PagePlan, count: Int, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult {
         try await connection.withTransaction { tx in
             let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
             try await tx.execute("""
-                UPDATE directory.sync_cursors SET next_link = \(nextLink), round_pages = round_pages + 1, updated_at = now()
+                UPDATE directory.sync_cursors SET next_link = \(nextLink), round_pages = round_pages + \(count), updated_at = now()
                 WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
                 """, name: "advance cursor")
-            try await self.advanceProgress(objects: plan.objectCount, phase: "fetch", on: tx)
+            try await self.advanceProgress(pages: count, objects: plan.objectCount, phase: "fetch", on: tx)
             return result
         }
     }
 
-    public func completeRound(lastPage plan: PagePlan, deltaLink: String, mode: RoundMode, roundID: Int64?, guard deletionGuard: DeletionGuard) async throws
+    public func completeRound(lastPages plan: PagePlan, count: Int, deltaLink: String, mode: RoundMode, roundID: Int64?, guard deletionGuard: DeletionGuard) async throws
         -> (PageWriteResult, RoundCompletion)
     {
         try await connection.withTransaction { tx in
@@ -110,10 +110,10 @@ public final class PostgresRoundStore: RoundStore {
             }
             try await tx.execute("""
                 UPDATE directory.sync_cursors SET pending_delta_link = \(deltaLink), next_link = NULL,
-                    round_pages = round_pages + 1, updated_at = now()
+                    round_pages = round_pages + \(count), updated_at = now()
                 WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
                 """, name: "hold deltaLink")
-            try await self.advanceProgress(objects: plan.objectCount, phase: "sweep", on: tx)
+            try await self.advanceProgress(pages: count, objects: plan.objectCount, phase: "sweep", on: tx)
             let completion = try await self.resolveStagedDeletions(guard: deletionGuard, on: tx)
             return (result, completion)
         }
@@ -212,24 +212,27 @@ public final class PostgresRoundStore: RoundStore {
                 members.endRow()
             }
             try await tx.copyIn("COPY pg_temp.stage_members (group_id, member_id, member_type) FROM STDIN", buffer: members)
-            let added = try await tx.query("""
-                INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
-                SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
-                ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
-                    SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
-                    WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
-                       OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
-                RETURNING (xmax = 0) AS inserted
-                """, name: "add memberships")
-            result.membershipsAdded = try added.filter { try $0.bool("inserted") }.count
+            // Counted in the database: a transaction of several pages may add thousands of rows.
+            result.membershipsAdded = try await tx.query("""
+                WITH upserted AS (
+                    INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
+                    SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
+                    ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
+                        SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
+                        WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
+                           OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
+                    RETURNING (xmax = 0) AS inserted
+                )
+                SELECT count(*) FILTER (WHERE inserted)::int AS n FROM upserted
+                """, name: "add memberships").first?.int("n") ?? 0
         }
         return result
     }
 
-    private func advanceProgress(objects: Int, phase: String, on tx: PostgresConnection) async throws {
+    private func advanceProgress(pages: Int, objects: Int, phase: String, on tx: PostgresConnection) async throws {
         guard runID != nil else { return }
         try await tx.execute("""
-            UPDATE directory.sync_progress SET pages = pages + 1, objects = objects + \(objects), phase = \(phase), updated_at = now()
+            UPDATE directory.sync_progress SET pages = pages + \(pages), objects = objects + \(objects), phase = \(phase), updated_at = now()
             WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
             """, name: "advance progress")
     }

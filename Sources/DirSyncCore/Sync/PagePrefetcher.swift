@@ -1,0 +1,195 @@
+import Synchronization
+
+/// One fetched page of a round, waiting to be written.
+struct FetchedPage: Sendable {
+    var page: AnyDeltaPage
+    var info: GraphResponseInfo
+
+    /// Rows the page asks the store to write: objects plus membership changes.
+    var rows: Int {
+        switch page {
+        case .users(let users): users.objects.count
+        case .groups(let groups): groups.objects.reduce(0) { $0 + 1 + $1.memberChanges.count }
+        }
+    }
+}
+
+/// Fetches a round's pages ahead of the writer, holding at most a transaction's worth of them.
+///
+/// Graph's pages must be fetched in order (each names the next), but nothing ties the fetch to the
+/// write. When the network is the slower side the writer finds one page waiting and writes it alone,
+/// so latency stays hidden; when the database is the slower side pages pile up and the writer takes
+/// several at once into one transaction, which is where PostgreSQL's per-statement and per-commit
+/// costs are saved. Memory stays bounded by the limits whatever the tenant's size: what is held
+/// ahead is at most one transaction's pages and rows (plus the page that passed the row limit).
+///
+/// The round guard runs here: a page whose nextLink is refused (a loop, a foreign host) is not handed
+/// to the writer, so its refused link is never stored as a resume point.
+final class PagePrefetcher: Sendable {
+    private struct State {
+        var ready: [FetchedPage] = []
+        var readyRows = 0
+        /// Set when fetching stopped: after the round's last page (`nil` error) or on a failure.
+        var ended = false
+        var failure: (any Error)?
+        /// Whoever waits for a page, or for room to put one.
+        var consumer: CheckedContinuation<Void, Never>?
+        var producer: CheckedContinuation<Void, Never>?
+        var stopped = false
+
+        func hasRoom(maxPages: Int, maxRows: Int) -> Bool {
+            ready.count < maxPages && readyRows < maxRows
+        }
+    }
+
+    private let state = Mutex(State())
+    private let maxPages: Int
+    private let maxRows: Int
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// Starts fetching at `link`, which the caller already passed through `roundGuard`.
+    /// - Parameters:
+    ///   - maxPages: the most pages a transaction takes, and the most held ahead.
+    ///   - maxRows: the most rows (objects and membership changes) a transaction takes and held ahead.
+    init(source: any DeltaSource, resource: DirectoryResource, link: String, roundGuard: DeltaRoundGuard, maxPages: Int, maxRows: Int) {
+        self.maxPages = max(1, maxPages)
+        self.maxRows = max(1, maxRows)
+        let producer = Task { [self] in
+            await self.produce(source: source, resource: resource, link: link, roundGuard: roundGuard)
+        }
+        task.withLock { $0 = producer }
+    }
+
+    /// Waits for at least one page and takes the pages ready now, in order, up to the page and row
+    /// limits (the first page is taken whatever its size).
+    /// - Returns: the pages, or an empty array when called again after the round's last page.
+    /// - Throws: the fetch error that stopped the round, once the pages before it were taken.
+    func take() async throws -> [FetchedPage] {
+        while true {
+            enum Next { case pages([FetchedPage], CheckedContinuation<Void, Never>?), end((any Error)?), wait }
+            let next: Next = state.withLock { state in
+                if !state.ready.isEmpty {
+                    var count = 1
+                    var rows = state.ready[0].rows
+                    while count < min(maxPages, state.ready.count), rows + state.ready[count].rows <= maxRows {
+                        rows += state.ready[count].rows
+                        count += 1
+                    }
+                    let pages = Array(state.ready.prefix(count))
+                    state.ready.removeFirst(count)
+                    state.readyRows -= rows
+                    let producer = state.producer
+                    state.producer = nil
+                    return .pages(pages, producer)
+                }
+                if state.ended { return .end(state.failure) }
+                return .wait
+            }
+            switch next {
+            case .pages(let pages, let producer):
+                producer?.resume()
+                return pages
+            case .end(let failure?):
+                throw failure
+            case .end(nil):
+                return []
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state in
+                        if !state.ready.isEmpty || state.ended { return true }
+                        state.consumer = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    /// Stops fetching; pages not yet taken are dropped. Safe to call more than once.
+    func cancel() {
+        task.withLock { $0?.cancel() }
+        let waiters = state.withLock { state in
+            state.stopped = true
+            state.ready = []
+            state.readyRows = 0
+            if !state.ended {
+                state.ended = true
+                state.failure = CancellationError()
+            }
+            defer { (state.producer, state.consumer) = (nil, nil) }
+            return (state.producer, state.consumer)
+        }
+        waiters.0?.resume()
+        waiters.1?.resume()
+    }
+
+    private func produce(source: any DeltaSource, resource: DirectoryResource, link first: String, roundGuard: DeltaRoundGuard) async {
+        var roundGuard = roundGuard
+        var link = first
+        do {
+            while true {
+                try Task.checkCancellation()
+                let (page, info) = try await source.fetchDeltaPage(resource: resource, link: link)
+                let next: String?
+                if case .next(let nextLink) = page.continuation { next = nextLink } else { next = nil }
+                // Refuse a bad nextLink before its page is handed on: the writer stores it as the resume point.
+                if let next { try roundGuard.visit(next) }
+                guard await put(FetchedPage(page: page, info: info)) else { return }
+                guard let next else {
+                    end(nil)
+                    return
+                }
+                link = next
+            }
+        } catch {
+            end(error)
+        }
+    }
+
+    /// Adds a page, waiting while a transaction's worth is ready. Returns `false` when the writer stopped.
+    private func put(_ page: FetchedPage) async -> Bool {
+        while true {
+            enum Next { case added(CheckedContinuation<Void, Never>?), stopped, wait }
+            let next: Next = state.withLock { state in
+                if state.stopped { return .stopped }
+                if state.hasRoom(maxPages: maxPages, maxRows: maxRows) {
+                    state.ready.append(page)
+                    state.readyRows += page.rows
+                    let consumer = state.consumer
+                    state.consumer = nil
+                    return .added(consumer)
+                }
+                return .wait
+            }
+            switch next {
+            case .added(let consumer):
+                consumer?.resume()
+                return true
+            case .stopped:
+                return false
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state in
+                        if state.stopped || state.hasRoom(maxPages: maxPages, maxRows: maxRows) { return true }
+                        state.producer = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func end(_ failure: (any Error)?) {
+        let consumer = state.withLock { state in
+            if !state.ended {
+                state.ended = true
+                state.failure = failure
+            }
+            defer { state.consumer = nil }
+            return state.consumer
+        }
+        consumer?.resume()
+    }
+}

@@ -1,0 +1,52 @@
+import DirSyncCore
+import Foundation
+import Synchronization
+
+/// A Graph that answers from a script at once, and records how far the round was fetched.
+package final class ScriptedDeltaSource: DeltaSource {
+    private enum Step: Sendable {
+        case page(AnyDeltaPage)
+        case failure(GraphError)
+    }
+
+    private let steps: [String: Step]
+    private let fetched = Mutex<[String]>([])
+
+    /// Pages of `/users/delta`: page `i` is served at `link(i)` and names `nextLinkOf(i)` (by default
+    /// `link(i + 1)`) as its nextLink; the last page carries a deltaLink. `failAt` makes that page fail with a 410.
+    package init(userPages: [[UserChange]], failAt: Int? = nil, nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }) {
+        var steps: [String: Step] = [:]
+        for (index, objects) in userPages.enumerated() {
+            let continuation: DeltaContinuation = index == userPages.count - 1
+                ? .delta("https://graph.example/delta?token=end") : .next(nextLinkOf(index))
+            steps[Self.link(index)] = index == failAt
+                ? .failure(GraphError(code: .resyncRequired, message: "delta state gone", fix: "none"))
+                : .page(.users(DeltaPage(objects: objects, continuation: continuation)))
+        }
+        self.steps = steps
+    }
+
+    package static func link(_ index: Int) -> String { "https://graph.example/users/delta?page=\(index)" }
+
+    /// Links fetched so far, in order.
+    package var fetchedLinks: [String] { fetched.withLock { $0 } }
+
+    package func initialDeltaURL(_ resource: DirectoryResource) -> String { Self.link(0) }
+
+    package func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo) {
+        try Task.checkCancellation()
+        fetched.withLock { $0.append(link) }
+        let info = GraphResponseInfo(status: 200, requestID: nil, clientRequestID: "test", attempt: 1, resourceUnits: nil)
+        switch steps[link] {
+        case .page(let page)?: return (page, info)
+        case .failure(let error)?: throw error
+        case nil: throw GraphError(code: .malformedResponse, message: "unscripted link \(link)", fix: "fix the test")
+        }
+    }
+
+    package func count(_ resource: DirectoryResource) async throws -> Int { 0 }
+
+    package func domain(name: String) async throws -> GraphDomain {
+        throw GraphError(code: .malformedResponse, message: "not scripted", fix: "fix the test")
+    }
+}

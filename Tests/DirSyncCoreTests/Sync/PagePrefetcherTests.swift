@@ -1,0 +1,127 @@
+@testable import DirSyncCore
+import DirSyncTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("Page prefetcher (fetching ahead of the writer)")
+struct PagePrefetcherTests {
+    static func pages(_ count: Int, usersPerPage: Int = 2) -> [[UserChange]] {
+        (0..<count).map { _ in (0..<usersPerPage).map { _ in UserChange(id: UUID()) } }
+    }
+
+    static func prefetcher(_ source: ScriptedDeltaSource, maxPages: Int = 16, maxRows: Int = 10_000) throws -> PagePrefetcher {
+        var roundGuard = DeltaRoundGuard()
+        try roundGuard.visit(ScriptedDeltaSource.link(0))
+        return PagePrefetcher(source: source, resource: .users, link: ScriptedDeltaSource.link(0), roundGuard: roundGuard, maxPages: maxPages, maxRows: maxRows)
+    }
+
+    /// Waits until `condition` holds (the producer runs on its own task).
+    static func eventually(_ condition: () -> Bool) async throws {
+        for _ in 0..<2_000 where !condition() { try await Task.sleep(nanoseconds: 1_000_000) }
+    }
+
+    @Test("pages come out in Graph's order, every page once, and the round ends after the deltaLink page")
+    func deliversEveryPageInOrder() async throws {
+        let script = Self.pages(40)
+        let source = ScriptedDeltaSource(userPages: script)
+        let prefetcher = try Self.prefetcher(source, maxPages: 3)
+        defer { prefetcher.cancel() }
+        var seen: [UUID] = []
+        while true {
+            let batch = try await prefetcher.take()
+            #expect(!batch.isEmpty && batch.count <= 3)
+            for fetched in batch {
+                guard case .users(let page) = fetched.page else { Issue.record("not a users page"); return }
+                seen += page.objects.map(\.id)
+            }
+            if batch.last?.page.continuation.isDelta == true { break }
+        }
+        #expect(seen == script.flatMap { $0.map(\.id) })
+        #expect(source.fetchedLinks.count == 40)
+    }
+
+    @Test("no more than one transaction's pages are held ahead of the writer, so memory does not grow with the tenant")
+    func fetchesAtMostOneTransactionAhead() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(100))
+        let prefetcher = try Self.prefetcher(source, maxPages: 5)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.fetchedLinks.count >= 6 }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        // Five waiting, plus the one fetched page waiting for room.
+        #expect(source.fetchedLinks.count == 6)
+        let batch = try await prefetcher.take()
+        #expect(batch.count == 5)
+        try await Self.eventually { source.fetchedLinks.count >= 11 }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        #expect(source.fetchedLinks.count == 11)
+    }
+
+    @Test("no more than one transaction's rows are held ahead: fetching pauses once the row limit is reached")
+    func fetchesAtMostTheRowLimitAhead() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(100, usersPerPage: 10))
+        let prefetcher = try Self.prefetcher(source, maxPages: 50, maxRows: 35)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.fetchedLinks.count >= 5 }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        // Four pages (40 rows) reach the limit; the fifth waits for room.
+        #expect(source.fetchedLinks.count == 5)
+        #expect(try await prefetcher.take().count == 3)
+    }
+
+    @Test("a batch stops before the page that would pass the row limit, but always holds at least one page")
+    func batchesRespectTheRowLimit() async throws {
+        let source = ScriptedDeltaSource(userPages: [Self.pages(1, usersPerPage: 50)[0]] + Self.pages(9, usersPerPage: 10))
+        let prefetcher = try Self.prefetcher(source, maxPages: 2, maxRows: 30)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.fetchedLinks.count >= 2 }
+        let first = try await prefetcher.take()
+        #expect(first.map(\.rows) == [50])
+        try await Self.eventually { source.fetchedLinks.count >= 4 }
+        try await Task.sleep(nanoseconds: 20_000_000)
+        let second = try await prefetcher.take()
+        #expect(second.map(\.rows) == [10, 10])
+    }
+
+    @Test("pages fetched before a failure are handed over first; the failure comes after them")
+    func failureFollowsTheEarlierPages() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(6), failAt: 3)
+        let prefetcher = try Self.prefetcher(source)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.fetchedLinks.count == 4 }
+        let batch = try await prefetcher.take()
+        #expect(batch.count == 3)
+        await #expect(throws: GraphError.self) { try await prefetcher.take() }
+    }
+
+    @Test("a page whose nextLink repeats an earlier link is not handed over, so the loop's link is never stored")
+    func refusedNextLinkKeepsItsPage() async throws {
+        // Page 2 links back to page 1.
+        let source = ScriptedDeltaSource(userPages: Self.pages(5), nextLinkOf: { $0 == 2 ? ScriptedDeltaSource.link(1) : ScriptedDeltaSource.link($0 + 1) })
+        let prefetcher = try Self.prefetcher(source)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.fetchedLinks.count == 3 }
+        let batch = try await prefetcher.take()
+        #expect(batch.count == 2)
+        await #expect(throws: GraphError.self) { try await prefetcher.take() }
+    }
+
+    @Test("cancelling stops fetching and wakes a writer waiting for a page")
+    func cancelStopsFetching() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(100))
+        let prefetcher = try Self.prefetcher(source, maxPages: 2)
+        try await Self.eventually { source.fetchedLinks.count >= 3 }
+        prefetcher.cancel()
+        let fetched = source.fetchedLinks.count
+        try await Task.sleep(nanoseconds: 50_000_000)
+        #expect(source.fetchedLinks.count == fetched)
+        await #expect(throws: CancellationError.self) { try await prefetcher.take() }
+    }
+}
+
+extension DeltaContinuation {
+    fileprivate var isDelta: Bool {
+        if case .delta = self { return true }
+        return false
+    }
+}
