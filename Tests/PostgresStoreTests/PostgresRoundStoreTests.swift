@@ -1,7 +1,7 @@
 import DirSyncCore
 import DirSyncTestSupport
 import Foundation
-import PostgresStore
+@testable import PostgresStore
 import Testing
 
 @Suite("Round store (merge, staged deletions, sweep, guard)", .enabled(if: TestEnvironment.databaseTestsEnabled))
@@ -61,6 +61,74 @@ struct PostgresRoundStoreTests {
             #expect(try a.bool("account_enabled") == true)
             #expect(try a.stringArray("proxy_addresses") == ["SMTP:alice@contoso.example", "smtp:alice@alias.example"])
             #expect(try #require(try await row(connection, bob)).date("updated_at") == before)
+            await connection.close()
+        }
+    }
+
+    @Test("a tenant's first full round COPYs rows straight in; a repeat falls back to the merge and the rows are the same")
+    func firstFullRoundCopiesNewRows() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let alice = UUID(), bob = UUID(), carol = UUID()
+            try await store.startRound(mode: .full, roundID: 7)
+            let first = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), user(bob) { $0.displayName = .value("Bob") }]),
+                                                   count: 1, nextLink: "https://graph.example/n1", mode: .full, roundID: 7)
+            #expect(first.objectsUpserted == 2)
+            #expect(store.rowsCopiedStraightIn == 2)
+            // Alice again (Graph may repeat an object): the COPY meets her row, rolls back, and the merge applies the batch.
+            let second = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(carol, name: "carol"), user(alice) { $0.jobTitle = .null }]),
+                                                    count: 1, nextLink: "https://graph.example/n2", mode: .full, roundID: 7)
+            #expect(second.objectsUpserted == 2)
+            #expect(store.rowsCopiedStraightIn == 2)
+            // Once a conflict was seen, the round stays on the merge path.
+            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(UUID(), name: "dave")]), count: 1,
+                                              deltaLink: "https://graph.example/d", mode: .full, roundID: 7, guard: DeletionGuard())
+            #expect(store.rowsCopiedStraightIn == 2)
+
+            let a = try #require(try await row(connection, alice))
+            #expect(try a.string("display_name") == "alice" && a.optionalString("job_title") == nil && a.string("mail") == "alice@contoso.example")
+            let b = try #require(try await row(connection, bob))
+            #expect(try b.string("display_name") == "Bob" && b.optionalString("mail") == nil && b.optionalDate("deleted_at") == nil)
+            #expect(try await row(connection, carol) != nil)
+            let stamps = try await connection.query("SELECT DISTINCT sync_round FROM directory.users WHERE tenant_id = \(tenant)").map { try $0.int("sync_round") }
+            #expect(stamps == [7])
+
+            // A later full round over existing rows never tries the COPY.
+            try await store.startRound(mode: .full, roundID: 8)
+            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(alice, name: "alice")]), count: 1,
+                                              deltaLink: "https://graph.example/d2", mode: .full, roundID: 8, guard: DeletionGuard(allowDeletes: true))
+            #expect(store.rowsCopiedStraightIn == 2)
+            await connection.close()
+        }
+    }
+
+    @Test("memberships of a tenant's first full round are COPYed straight in; a repeated one falls back without losing the batch")
+    func firstFullRoundCopiesNewMemberships() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .groups, runID: nil)
+            let team = UUID(), other = UUID(), members = (0..<6).map { _ in UUID() }
+            func group(_ id: UUID, _ slice: ArraySlice<UUID>) -> GroupChange {
+                var group = GroupChange(id: id)
+                group.displayName = .value("g")
+                group.memberChanges = slice.map { MemberChange(memberID: $0, memberType: .user, removed: false) }
+                return group
+            }
+            try await store.startRound(mode: .full, roundID: 3)
+            let first = try await store.applyPages(DeltaPlanner.plan(groups: [group(team, members[0..<3])]), count: 1,
+                                                   nextLink: "https://graph.example/n1", mode: .full, roundID: 3)
+            #expect(first.membershipsAdded == 3)
+            #expect(store.rowsCopiedStraightIn == 4)
+            // team continues on the next page with one member repeated.
+            let second = try await store.applyPages(DeltaPlanner.plan(groups: [group(team, members[2..<5]), group(other, members[5...])]), count: 1,
+                                                    nextLink: "https://graph.example/n2", mode: .full, roundID: 3)
+            #expect(second.membershipsAdded == 3)
+            _ = try await store.completeRound(lastPages: PagePlan(), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 3, guard: DeletionGuard())
+            let stored = try await connection.query("""
+                SELECT group_id, member_id FROM directory.group_members WHERE tenant_id = \(tenant) AND sync_round = 3
+                """).map { "\(try $0.uuid("group_id"))/\(try $0.uuid("member_id"))" }
+            #expect(Set(stored) == Set(members[0..<5].map { "\(team)/\($0)" } + ["\(other)/\(members[5])"]))
             await connection.close()
         }
     }

@@ -1,4 +1,5 @@
 import DirSyncCore
+import Foundation
 
 /// The SQL for one synced object table (`directory.users` or `directory.groups`), generated from one
 /// list of columns so staging, COPY and merge can never disagree.
@@ -54,6 +55,9 @@ struct ObjectTable: Sendable {
     }
 
     var copyStage: SQL { SQL(unsafeSQL: "COPY \(stage) (id, mask, \(names)) FROM STDIN") }
+
+    /// COPYs rows that do not exist yet straight into the table (see `PostgresRoundStore`'s new-row path).
+    var copyNew: SQL { SQL(unsafeSQL: "COPY \(table) (tenant_id, id, \(names), sync_round) FROM STDIN") }
 
     /// Upserts staged rows: `$1` tenant, `$2` the full round's id (NULL in incremental rounds).
     /// Clears `deleted_at` (a reported object exists), touches `updated_at` only when something
@@ -111,6 +115,20 @@ extension CopyBuffer {
             user.userPrincipalName.isPresent, user.displayName.isPresent, user.givenName.isPresent, user.surname.isPresent,
             user.mail.isPresent, user.jobTitle.isPresent, user.department.isPresent, user.accountEnabled.isPresent,
             user.userType.isPresent, user.proxyAddresses.isPresent))
+        appendColumns(user)
+        endRow()
+    }
+
+    /// A new user row for ``ObjectTable/copyNew``: absent properties are NULL, as the merge would leave them.
+    mutating func appendNew(_ user: UserChange, tenant: UUID, round: Int64?) {
+        append(tenant)
+        append(user.id)
+        appendColumns(user)
+        append(round.map(Int.init))
+        endRow()
+    }
+
+    private mutating func appendColumns(_ user: UserChange) {
         appendPatch(user.userPrincipalName)
         appendPatch(user.displayName)
         appendPatch(user.givenName)
@@ -121,7 +139,6 @@ extension CopyBuffer {
         appendPatch(user.accountEnabled)
         appendPatch(user.userType)
         appendPatch(user.proxyAddresses)
-        endRow()
     }
 
     /// Stages a group row: id, mask, then the columns of ``ObjectTable/groups`` in order.
@@ -130,6 +147,20 @@ extension CopyBuffer {
         append(Self.mask(
             group.displayName.isPresent, group.description.isPresent, group.mail.isPresent, group.mailNickname.isPresent,
             group.mailEnabled.isPresent, group.securityEnabled.isPresent, group.groupTypes.isPresent))
+        appendColumns(group)
+        endRow()
+    }
+
+    /// A new group row for ``ObjectTable/copyNew``.
+    mutating func appendNew(_ group: GroupChange, tenant: UUID, round: Int64?) {
+        append(tenant)
+        append(group.id)
+        appendColumns(group)
+        append(round.map(Int.init))
+        endRow()
+    }
+
+    private mutating func appendColumns(_ group: GroupChange) {
         appendPatch(group.displayName)
         appendPatch(group.description)
         appendPatch(group.mail)
@@ -137,6 +168,5 @@ extension CopyBuffer {
         appendPatch(group.mailEnabled)
         appendPatch(group.securityEnabled)
         appendPatch(group.groupTypes)
-        endRow()
     }
 }

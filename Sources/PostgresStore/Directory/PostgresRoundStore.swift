@@ -15,6 +15,26 @@ public final class PostgresRoundStore: RoundStore {
     private let runID: Int64?
     private let table: ObjectTable
     private let stageReady = Mutex(false)
+    private let newRows = Mutex(NewRows())
+
+    /// Whether this round may COPY rows straight into the tables instead of staging and merging them.
+    ///
+    /// The first full round of a tenant writes rows that cannot exist yet, and a plain COPY costs
+    /// PostgreSQL about half of a staged merge. It is tried only while it can succeed: from the start
+    /// of a full round whose table holds no row of the tenant, until a COPY meets a row that exists
+    /// after all (an object Graph reported twice) or the round stages a deletion (a later report of
+    /// that object must un-stage it, which the merge path does). A conflict rolls back to a
+    /// savepoint and the same rows go through the merge, so the result never depends on the guess.
+    private struct NewRows {
+        var objects = false
+        var members = false
+        var deletionsStaged = false
+        /// Rows this store COPYed straight into a table (for tests and the debug log).
+        var copied = 0
+    }
+
+    /// Rows written by the new-row path so far.
+    var rowsCopiedStraightIn: Int { newRows.withLock { $0.copied } }
 
     /// - Parameters:
     ///   - connection: a session used by this round only.
@@ -49,6 +69,16 @@ public final class PostgresRoundStore: RoundStore {
     }
 
     public func startRound(mode: RoundMode, roundID: Int64?) async throws {
+        var fresh = NewRows()
+        if mode == .full {
+            let row = try await connection.query("""
+                SELECT NOT EXISTS (SELECT 1 FROM \(unescaped: table.table) WHERE tenant_id = \(tenantID)) AS objects,
+                       NOT EXISTS (SELECT 1 FROM directory.group_members WHERE tenant_id = \(tenantID)) AS members
+                """, name: "check for existing rows").first
+            fresh.objects = try row?.bool("objects") ?? false
+            fresh.members = try resource == .groups && (row?.bool("members") ?? false)
+        }
+        newRows.withLock { fresh.copied = $0.copied; $0 = fresh }
         try await connection.withTransaction { tx in
             if mode == .full {
                 try await tx.execute("""
@@ -168,23 +198,7 @@ public final class PostgresRoundStore: RoundStore {
         let stamp: Int64? = mode == .full ? roundID : nil
         try await ensureStage(on: tx)
 
-        // Upserts: COPY into the staging table, one merge, and un-stage deletions of objects that
-        // came back (restored, or reported again after a removal earlier in the round).
-        var copy = CopyBuffer()
-        switch resource {
-        case .users: for user in plan.users { copy.appendStaged(user) }
-        case .groups: for group in plan.groups { copy.appendStaged(group) }
-        }
-        if copy.rowCount > 0 {
-            try await tx.copyIn(table.copyStage, buffer: copy)
-            var merge = table.merge
-            merge = SQL(unsafeSQL: merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
-            result.objectsUpserted = try await tx.execute(merge, name: "merge \(resource.rawValue)").affectedRows
-            try await tx.execute(SQL(unsafeSQL: """
-                DELETE FROM directory.pending_deletions p USING \(table.stage) s
-                WHERE p.tenant_id = $1 AND p.resource = $2 AND p.id = s.id
-                """, binds: [tenantID.postgresText, resource.rawValue]), name: "unstage restored deletions")
-        }
+        result.objectsUpserted = try await upsertObjects(plan, stamp: stamp, on: tx)
 
         if !plan.removals.isEmpty {
             try await tx.execute("""
@@ -193,6 +207,7 @@ public final class PostgresRoundStore: RoundStore {
                 FROM unnest(\(UUIDArray(plan.removals.map(\.id)))::uuid[], \(plan.removals.map(\.reason.rawValue))::text[]) AS r (id, reason)
                 ON CONFLICT (tenant_id, resource, id) DO UPDATE SET reason = EXCLUDED.reason, reported_at = now()
                 """, name: "stage deletions")
+            newRows.withLock { $0.deletionsStaged = true }
         }
 
         if !plan.membershipRemovals.isEmpty {
@@ -204,29 +219,92 @@ public final class PostgresRoundStore: RoundStore {
         }
 
         if !plan.membershipAdditions.isEmpty {
-            var members = CopyBuffer()
-            for addition in plan.membershipAdditions {
-                members.append(addition.groupID)
-                members.append(addition.memberID)
-                members.append(addition.memberType.rawValue)
-                members.endRow()
-            }
-            try await tx.copyIn("COPY pg_temp.stage_members (group_id, member_id, member_type) FROM STDIN", buffer: members)
-            // Counted in the database: a transaction of several pages may add thousands of rows.
-            result.membershipsAdded = try await tx.query("""
-                WITH upserted AS (
-                    INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
-                    SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
-                    ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
-                        SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
-                        WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
-                           OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
-                    RETURNING (xmax = 0) AS inserted
-                )
-                SELECT count(*) FILTER (WHERE inserted)::int AS n FROM upserted
-                """, name: "add memberships").first?.int("n") ?? 0
+            result.membershipsAdded = try await addMemberships(plan.membershipAdditions, stamp: stamp, on: tx)
         }
         return result
+    }
+
+    /// Inserts or merges the plan's users or groups; returns the rows written.
+    private func upsertObjects(_ plan: PagePlan, stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
+        guard !(resource == .users ? plan.users.isEmpty : plan.groups.isEmpty) else { return 0 }
+        if newRows.withLock({ $0.objects && !$0.deletionsStaged }) {
+            var rows = CopyBuffer()
+            switch resource {
+            case .users: for user in plan.users { rows.appendNew(user, tenant: tenantID, round: stamp) }
+            case .groups: for group in plan.groups { rows.appendNew(group, tenant: tenantID, round: stamp) }
+            }
+            if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) { return inserted }
+            newRows.withLock { $0.objects = false }
+        }
+        // COPY into the staging table, one merge, and un-stage deletions of objects that came back
+        // (restored, or reported again after a removal earlier in the round).
+        var staged = CopyBuffer()
+        switch resource {
+        case .users: for user in plan.users { staged.appendStaged(user) }
+        case .groups: for group in plan.groups { staged.appendStaged(group) }
+        }
+        try await tx.copyIn(table.copyStage, buffer: staged)
+        let merge = SQL(unsafeSQL: table.merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
+        let merged = try await tx.execute(merge, name: "merge \(resource.rawValue)").affectedRows
+        try await tx.execute(SQL(unsafeSQL: """
+            DELETE FROM directory.pending_deletions p USING \(table.stage) s
+            WHERE p.tenant_id = $1 AND p.resource = $2 AND p.id = s.id
+            """, binds: [tenantID.postgresText, resource.rawValue]), name: "unstage restored deletions")
+        return merged
+    }
+
+    /// Inserts the plan's memberships (a full round also stamps existing ones); returns those that are new.
+    private func addMemberships(_ additions: [MembershipAddition], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
+        if newRows.withLock({ $0.members }) {
+            var rows = CopyBuffer()
+            for addition in additions {
+                rows.append(tenantID)
+                rows.append(addition.groupID)
+                rows.append(addition.memberID)
+                rows.append(addition.memberType.rawValue)
+                rows.append(stamp.map(Int.init))
+                rows.endRow()
+            }
+            let copy: SQL = "COPY directory.group_members (tenant_id, group_id, member_id, member_type, sync_round) FROM STDIN"
+            if let inserted = try await copyNewRows(copy, rows, on: tx) { return inserted }
+            newRows.withLock { $0.members = false }
+        }
+        var staged = CopyBuffer()
+        for addition in additions {
+            staged.append(addition.groupID)
+            staged.append(addition.memberID)
+            staged.append(addition.memberType.rawValue)
+            staged.endRow()
+        }
+        try await tx.copyIn("COPY pg_temp.stage_members (group_id, member_id, member_type) FROM STDIN", buffer: staged)
+        // Counted in the database: a transaction of several pages may add thousands of rows.
+        return try await tx.query("""
+            WITH upserted AS (
+                INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
+                SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
+                ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
+                    SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
+                    WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
+                       OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted)::int AS n FROM upserted
+            """, name: "add memberships").first?.int("n") ?? 0
+    }
+
+    /// COPYs rows that should not exist yet straight into their table, inside a savepoint.
+    /// - Returns: the rows written, or `nil` when one of them existed after all (nothing is written then).
+    private func copyNewRows(_ statement: SQL, _ rows: CopyBuffer, on tx: PostgresConnection) async throws -> Int? {
+        try await tx.execute("SAVEPOINT new_rows", name: "savepoint")
+        do {
+            let copied = try await tx.copyIn(statement, buffer: rows)
+            try await tx.execute("RELEASE SAVEPOINT new_rows", name: "release savepoint")
+            newRows.withLock { $0.copied += copied }
+            return copied
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try await tx.execute("ROLLBACK TO SAVEPOINT new_rows", name: "rollback to savepoint")
+            return nil
+        }
     }
 
     private func advanceProgress(pages: Int, objects: Int, phase: String, on tx: PostgresConnection) async throws {
