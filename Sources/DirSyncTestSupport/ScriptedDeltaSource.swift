@@ -26,6 +26,9 @@ package final class ScriptedDeltaSource: DeltaSource {
         self.steps = steps
     }
 
+    /// The response size the script reports per user on a page.
+    package static let bytesPerUser = 100
+
     package static func link(_ index: Int) -> String { "https://graph.example/users/delta?page=\(index)" }
 
     /// Links fetched so far, in order.
@@ -36,9 +39,11 @@ package final class ScriptedDeltaSource: DeltaSource {
     package func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo) {
         try Task.checkCancellation()
         fetched.withLock { $0.append(link) }
-        let info = GraphResponseInfo(status: 200, requestID: nil, clientRequestID: "test", attempt: 1, resourceUnits: nil)
+        var info = GraphResponseInfo(status: 200, requestID: nil, clientRequestID: "test", attempt: 1, resourceUnits: nil)
         switch steps[link] {
-        case .page(let page)?: return (page, info)
+        case .page(let page)?:
+            if case .users(let users) = page { info.bodyBytes = Self.bytesPerUser * users.objects.count }
+            return (page, info)
         case .failure(let error)?: throw error
         case nil: throw GraphError(code: .malformedResponse, message: "unscripted link \(link)", fix: "fix the test")
         }

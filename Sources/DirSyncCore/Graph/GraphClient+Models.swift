@@ -12,18 +12,22 @@ public struct GraphResponseInfo: Sendable, Equatable {
     public var attempt: Int
     /// `x-ms-resource-unit`: the request's cost against the throttling budget.
     public var resourceUnits: Int?
+    /// Size of the response body in bytes.
+    public var bodyBytes: Int
 
-    public init(status: Int, requestID: String?, clientRequestID: String, attempt: Int, resourceUnits: Int?) {
+    public init(status: Int, requestID: String?, clientRequestID: String, attempt: Int, resourceUnits: Int?, bodyBytes: Int = 0) {
         self.status = status
         self.requestID = requestID
         self.clientRequestID = clientRequestID
         self.attempt = attempt
         self.resourceUnits = resourceUnits
+        self.bodyBytes = bodyBytes
     }
 
     init(response: HTTPResponse, clientRequestID: String, attempt: Int) {
         self.init(status: response.status, requestID: response.header("request-id"), clientRequestID: clientRequestID,
-                  attempt: attempt, resourceUnits: response.header("x-ms-resource-unit").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+                  attempt: attempt, resourceUnits: response.header("x-ms-resource-unit").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
+                  bodyBytes: response.body.count)
     }
 }
 

@@ -5,13 +5,9 @@ struct FetchedPage: Sendable {
     var page: AnyDeltaPage
     var info: GraphResponseInfo
 
-    /// Rows the page asks the store to write: objects plus membership changes.
-    var rows: Int {
-        switch page {
-        case .users(let users): users.objects.count
-        case .groups(let groups): groups.objects.reduce(0) { $0 + 1 + $1.memberChanges.count }
-        }
-    }
+    /// What the page weighs: the size of Graph's response. It tracks both the memory the decoded page
+    /// holds and the work of writing it (a user weighs about as much as four membership changes).
+    var bytes: Int { max(1, info.bodyBytes) }
 }
 
 /// Fetches a round's pages ahead of the writer, holding at most a transaction's worth of them.
@@ -21,14 +17,14 @@ struct FetchedPage: Sendable {
 /// so latency stays hidden; when the database is the slower side pages pile up and the writer takes
 /// several at once into one transaction, which is where PostgreSQL's per-statement and per-commit
 /// costs are saved. Memory stays bounded by the limits whatever the tenant's size: what is held
-/// ahead is at most one transaction's pages and rows (plus the page that passed the row limit).
+/// ahead is at most one transaction's pages and bytes (plus the page that passed the byte limit).
 ///
 /// The round guard runs here: a page whose nextLink is refused (a loop, a foreign host) is not handed
 /// to the writer, so its refused link is never stored as a resume point.
 final class PagePrefetcher: Sendable {
     private struct State {
         var ready: [FetchedPage] = []
-        var readyRows = 0
+        var readyBytes = 0
         /// Set when fetching stopped: after the round's last page (`nil` error) or on a failure.
         var ended = false
         var failure: (any Error)?
@@ -37,30 +33,30 @@ final class PagePrefetcher: Sendable {
         var producer: CheckedContinuation<Void, Never>?
         var stopped = false
 
-        func hasRoom(maxPages: Int, maxRows: Int) -> Bool {
-            ready.count < maxPages && readyRows < maxRows
+        func hasRoom(maxPages: Int, maxBytes: Int) -> Bool {
+            ready.count < maxPages && readyBytes < maxBytes
         }
     }
 
     private let state = Mutex(State())
     private let maxPages: Int
-    private let maxRows: Int
+    private let maxBytes: Int
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// Starts fetching at `link`, which the caller already passed through `roundGuard`.
     /// - Parameters:
     ///   - maxPages: the most pages a transaction takes, and the most held ahead.
-    ///   - maxRows: the most rows (objects and membership changes) a transaction takes and held ahead.
-    init(source: any DeltaSource, resource: DirectoryResource, link: String, roundGuard: DeltaRoundGuard, maxPages: Int, maxRows: Int) {
+    ///   - maxBytes: the most response bytes a transaction takes, and the most held ahead.
+    init(source: any DeltaSource, resource: DirectoryResource, link: String, roundGuard: DeltaRoundGuard, maxPages: Int, maxBytes: Int) {
         self.maxPages = max(1, maxPages)
-        self.maxRows = max(1, maxRows)
+        self.maxBytes = max(1, maxBytes)
         let producer = Task { [self] in
             await self.produce(source: source, resource: resource, link: link, roundGuard: roundGuard)
         }
         task.withLock { $0 = producer }
     }
 
-    /// Waits for at least one page and takes the pages ready now, in order, up to the page and row
+    /// Waits for at least one page and takes the pages ready now, in order, up to the page and byte
     /// limits (the first page is taken whatever its size).
     /// - Returns: the pages, or an empty array when called again after the round's last page.
     /// - Throws: the fetch error that stopped the round, once the pages before it were taken.
@@ -70,14 +66,14 @@ final class PagePrefetcher: Sendable {
             let next: Next = state.withLock { state in
                 if !state.ready.isEmpty {
                     var count = 1
-                    var rows = state.ready[0].rows
-                    while count < min(maxPages, state.ready.count), rows + state.ready[count].rows <= maxRows {
-                        rows += state.ready[count].rows
+                    var bytes = state.ready[0].bytes
+                    while count < min(maxPages, state.ready.count), bytes + state.ready[count].bytes <= maxBytes {
+                        bytes += state.ready[count].bytes
                         count += 1
                     }
                     let pages = Array(state.ready.prefix(count))
                     state.ready.removeFirst(count)
-                    state.readyRows -= rows
+                    state.readyBytes -= bytes
                     let producer = state.producer
                     state.producer = nil
                     return .pages(pages, producer)
@@ -112,7 +108,7 @@ final class PagePrefetcher: Sendable {
         let waiters = state.withLock { state in
             state.stopped = true
             state.ready = []
-            state.readyRows = 0
+            state.readyBytes = 0
             if !state.ended {
                 state.ended = true
                 state.failure = CancellationError()
@@ -153,9 +149,9 @@ final class PagePrefetcher: Sendable {
             enum Next { case added(CheckedContinuation<Void, Never>?), stopped, wait }
             let next: Next = state.withLock { state in
                 if state.stopped { return .stopped }
-                if state.hasRoom(maxPages: maxPages, maxRows: maxRows) {
+                if state.hasRoom(maxPages: maxPages, maxBytes: maxBytes) {
                     state.ready.append(page)
-                    state.readyRows += page.rows
+                    state.readyBytes += page.bytes
                     let consumer = state.consumer
                     state.consumer = nil
                     return .added(consumer)
@@ -171,7 +167,7 @@ final class PagePrefetcher: Sendable {
             case .wait:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state in
-                        if state.stopped || state.hasRoom(maxPages: maxPages, maxRows: maxRows) { return true }
+                        if state.stopped || state.hasRoom(maxPages: maxPages, maxBytes: maxBytes) { return true }
                         state.producer = continuation
                         return false
                     }

@@ -16,8 +16,9 @@ public struct RoundOptions: Sendable, Equatable {
     public var runID: Int64 = 0
     /// At most this many fetched pages are written in one transaction (and fetched ahead of the writer).
     public var maxPagesPerTransaction = 16
-    /// Pages are added to a transaction while their objects and membership changes stay within this.
-    public var maxRowsPerTransaction = 5_000
+    /// Pages are added to a transaction while Graph's responses for them stay within this many bytes
+    /// (and no more are fetched ahead), which bounds memory whatever the tenant's size.
+    public var maxBytesPerTransaction = 512 * 1024
 
     public init(forceFull: Bool = false, dryRun: Bool = false, deletionGuard: DeletionGuard = DeletionGuard(),
                 deltaLinkLifetime: TimeInterval = 7 * 24 * 3600, runID: Int64 = 0) {
@@ -208,15 +209,16 @@ public struct RoundRunner: Sendable {
         var roundGuard = DeltaRoundGuard()
         try roundGuard.visit(link)
         let prefetcher = PagePrefetcher(source: source, resource: resource, link: link, roundGuard: roundGuard,
-                                        maxPages: options.maxPagesPerTransaction, maxRows: options.maxRowsPerTransaction)
+                                        maxPages: options.maxPagesPerTransaction, maxBytes: options.maxBytesPerTransaction)
         defer { prefetcher.cancel() }
         while true {
-            let batch = try await withTaskCancellationHandler {
+            var batch = try await withTaskCancellationHandler {
                 try await prefetcher.take()
             } onCancel: {
                 prefetcher.cancel()
             }
             guard let last = batch.last else { preconditionFailure("the prefetcher ended a round before its last page") }
+            let (continuation, requestID, pageCount) = (last.page.continuation, last.info.requestID, batch.count)
             for fetched in batch {
                 report.pages += 1
                 report.requests += fetched.info.attempt
@@ -226,22 +228,24 @@ public struct RoundRunner: Sendable {
                 }
             }
             let plan = Self.plan(batch.map(\.page))
+            // The plan carries what is written; let the decoded pages go before the write.
+            batch = []
             report.objectsSeen += plan.objectCount
             if report.expectedTotal == nil, let total = counter?.result {
                 report.expectedTotal = total
                 try await store.recordExpectedTotal(total)
             }
-            switch last.page.continuation {
+            switch continuation {
             case .next(let next):
-                report.written += try await store.applyPages(plan, count: batch.count, nextLink: next, mode: mode, roundID: roundID)
+                report.written += try await store.applyPages(plan, count: pageCount, nextLink: next, mode: mode, roundID: roundID)
                 report.transactions += 1
-                logger.debug("pages applied", metadata: ["resource": "\(resource)", "pages": "\(report.pages)", "batch.pages": "\(batch.count)",
-                                                         "batch.items": "\(plan.objectCount)", "request_id": "\(last.info.requestID ?? "-")"])
+                logger.debug("pages applied", metadata: ["resource": "\(resource)", "pages": "\(report.pages)", "batch.pages": "\(pageCount)",
+                                                         "batch.items": "\(plan.objectCount)", "request_id": "\(requestID ?? "-")"])
                 progress(report)
                 // Stop between transactions when asked to: the cursor already points at `next`.
                 try Task.checkCancellation()
             case .delta(let deltaLink):
-                let (written, completion) = try await store.completeRound(lastPages: plan, count: batch.count, deltaLink: deltaLink, mode: mode,
+                let (written, completion) = try await store.completeRound(lastPages: plan, count: pageCount, deltaLink: deltaLink, mode: mode,
                                                                           roundID: roundID, guard: options.deletionGuard)
                 report.written += written
                 report.transactions += 1

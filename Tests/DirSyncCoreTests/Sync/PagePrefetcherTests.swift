@@ -10,10 +10,10 @@ struct PagePrefetcherTests {
         (0..<count).map { _ in (0..<usersPerPage).map { _ in UserChange(id: UUID()) } }
     }
 
-    static func prefetcher(_ source: ScriptedDeltaSource, maxPages: Int = 16, maxRows: Int = 10_000) throws -> PagePrefetcher {
+    static func prefetcher(_ source: ScriptedDeltaSource, maxPages: Int = 16, maxBytes: Int = 1_000_000) throws -> PagePrefetcher {
         var roundGuard = DeltaRoundGuard()
         try roundGuard.visit(ScriptedDeltaSource.link(0))
-        return PagePrefetcher(source: source, resource: .users, link: ScriptedDeltaSource.link(0), roundGuard: roundGuard, maxPages: maxPages, maxRows: maxRows)
+        return PagePrefetcher(source: source, resource: .users, link: ScriptedDeltaSource.link(0), roundGuard: roundGuard, maxPages: maxPages, maxBytes: maxBytes)
     }
 
     /// Waits until `condition` holds (the producer runs on its own task).
@@ -57,30 +57,31 @@ struct PagePrefetcherTests {
         #expect(source.fetchedLinks.count == 11)
     }
 
-    @Test("no more than one transaction's rows are held ahead: fetching pauses once the row limit is reached")
-    func fetchesAtMostTheRowLimitAhead() async throws {
+    @Test("no more than one transaction's bytes are held ahead: fetching pauses once the byte limit is reached")
+    func fetchesAtMostTheByteLimitAhead() async throws {
+        // 1,000-byte pages against a 3,500-byte limit.
         let source = ScriptedDeltaSource(userPages: Self.pages(100, usersPerPage: 10))
-        let prefetcher = try Self.prefetcher(source, maxPages: 50, maxRows: 35)
+        let prefetcher = try Self.prefetcher(source, maxPages: 50, maxBytes: 3_500)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count >= 5 }
         try await Task.sleep(nanoseconds: 50_000_000)
-        // Four pages (40 rows) reach the limit; the fifth waits for room.
+        // Four pages (4,000 bytes) reach the limit; the fifth waits for room.
         #expect(source.fetchedLinks.count == 5)
         #expect(try await prefetcher.take().count == 3)
     }
 
-    @Test("a batch stops before the page that would pass the row limit, but always holds at least one page")
-    func batchesRespectTheRowLimit() async throws {
+    @Test("a batch stops before the page that would pass the byte limit, but always holds at least one page")
+    func batchesRespectTheByteLimit() async throws {
         let source = ScriptedDeltaSource(userPages: [Self.pages(1, usersPerPage: 50)[0]] + Self.pages(9, usersPerPage: 10))
-        let prefetcher = try Self.prefetcher(source, maxPages: 2, maxRows: 30)
+        let prefetcher = try Self.prefetcher(source, maxPages: 2, maxBytes: 3_000)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count >= 2 }
         let first = try await prefetcher.take()
-        #expect(first.map(\.rows) == [50])
+        #expect(first.map(\.bytes) == [5_000])
         try await Self.eventually { source.fetchedLinks.count >= 4 }
         try await Task.sleep(nanoseconds: 20_000_000)
         let second = try await prefetcher.take()
-        #expect(second.map(\.rows) == [10, 10])
+        #expect(second.map(\.bytes) == [1_000, 1_000])
     }
 
     @Test("pages fetched before a failure are handed over first; the failure comes after them")
