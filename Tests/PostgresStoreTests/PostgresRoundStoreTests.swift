@@ -65,40 +65,67 @@ struct PostgresRoundStoreTests {
         }
     }
 
-    @Test("a tenant's first full round COPYs rows straight in; a repeat falls back to the merge and the rows are the same")
+    @Test("a tenant's first full round COPYs rows straight in; repeats are merged and the rows are what the merge alone would give")
     func firstFullRoundCopiesNewRows() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
-            let alice = UUID(), bob = UUID(), carol = UUID()
+            let alice = UUID(), bob = UUID(), carol = UUID(), erin = UUID()
+            var page = 0
+            func apply(_ users: [UserChange]) async throws -> PageWriteResult {
+                page += 1
+                return try await store.applyPages(DeltaPlanner.plan(users: users), count: 1, nextLink: "https://graph.example/n\(page)", mode: .full, roundID: 7)
+            }
             try await store.startRound(mode: .full, roundID: 7)
-            let first = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), user(bob) { $0.displayName = .value("Bob") }]),
-                                                   count: 1, nextLink: "https://graph.example/n1", mode: .full, roundID: 7)
-            #expect(first.objectsUpserted == 2)
+            #expect(try await apply([fullUser(alice, name: "alice"), user(bob) { $0.displayName = .value("Bob") }]).objectsUpserted == 2)
             #expect(store.rowsCopiedStraightIn == 2)
-            // Alice again (Graph may repeat an object): the COPY meets her row, rolls back, and the merge applies the batch.
-            let second = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(carol, name: "carol"), user(alice) { $0.jobTitle = .null }]),
-                                                    count: 1, nextLink: "https://graph.example/n2", mode: .full, roundID: 7)
-            #expect(second.objectsUpserted == 2)
-            #expect(store.rowsCopiedStraightIn == 2)
-            // Once a conflict was seen, the round stays on the merge path.
+            // Alice again, right after her page (as a group continues on the next page): she is merged, Carol is COPYed.
+            #expect(try await apply([fullUser(carol, name: "carol"), user(alice) { $0.jobTitle = .null }]).objectsUpserted == 2)
+            #expect(store.rowsCopiedStraightIn == 3)
+            // Bob again, later in the round: the COPY meets his row, rolls back, and the merge writes the whole batch.
+            #expect(try await apply([fullUser(erin, name: "erin"), user(bob) { $0.mail = .value("bob@contoso.example") }]).objectsUpserted == 2)
+            #expect(store.rowsCopiedStraightIn == 3)
+            // Two more misses in a row (three in all) and the round stops trying.
+            _ = try await apply([fullUser(UUID(), name: "f"), user(alice) { $0.department = .value("R&D") }])
+            _ = try await apply([fullUser(UUID(), name: "g"), user(carol) { $0.department = .value("R&D") }])
+            #expect(store.rowsCopiedStraightIn == 3)
             _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(UUID(), name: "dave")]), count: 1,
                                               deltaLink: "https://graph.example/d", mode: .full, roundID: 7, guard: DeletionGuard())
-            #expect(store.rowsCopiedStraightIn == 2)
+            #expect(store.rowsCopiedStraightIn == 3)
 
             let a = try #require(try await row(connection, alice))
             #expect(try a.string("display_name") == "alice" && a.optionalString("job_title") == nil && a.string("mail") == "alice@contoso.example")
             let b = try #require(try await row(connection, bob))
-            #expect(try b.string("display_name") == "Bob" && b.optionalString("mail") == nil && b.optionalDate("deleted_at") == nil)
+            #expect(try b.string("display_name") == "Bob" && b.string("mail") == "bob@contoso.example" && b.optionalDate("deleted_at") == nil)
             #expect(try await row(connection, carol) != nil)
+            #expect(try await row(connection, erin) != nil)
             let stamps = try await connection.query("SELECT DISTINCT sync_round FROM directory.users WHERE tenant_id = \(tenant)").map { try $0.int("sync_round") }
             #expect(stamps == [7])
 
             // A later full round over existing rows never tries the COPY.
             try await store.startRound(mode: .full, roundID: 8)
-            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(alice, name: "alice")]), count: 1,
+            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(UUID(), name: "new")]), count: 1,
                                               deltaLink: "https://graph.example/d2", mode: .full, roundID: 8, guard: DeletionGuard(allowDeletes: true))
-            #expect(store.rowsCopiedStraightIn == 2)
+            #expect(store.rowsCopiedStraightIn == 3)
+            await connection.close()
+        }
+    }
+
+    @Test("a deletion staged in the round sends later objects through the merge, so a restore un-stages it")
+    func stagedDeletionStopsNewRowCopies() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let alice = UUID()
+            try await store.startRound(mode: .full, roundID: 9)
+            _ = try await store.applyPages(DeltaPlanner.plan(users: [user(alice) { $0.removed = .changed }]), count: 1,
+                                           nextLink: "https://graph.example/n1", mode: .full, roundID: 9)
+            _ = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(UUID(), name: "x")]), count: 1,
+                                           nextLink: "https://graph.example/n2", mode: .full, roundID: 9)
+            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(alice, name: "alice")]), count: 1,
+                                              deltaLink: "https://graph.example/d", mode: .full, roundID: 9, guard: DeletionGuard())
+            #expect(store.rowsCopiedStraightIn == 0)
+            #expect(try #require(try await row(connection, alice)).optionalDate("deleted_at") == nil)
             await connection.close()
         }
     }

@@ -18,7 +18,7 @@ public struct RoundOptions: Sendable, Equatable {
     public var maxPagesPerTransaction = 16
     /// Pages are added to a transaction while Graph's responses for them stay within this many bytes
     /// (and no more are fetched ahead), which bounds memory whatever the tenant's size.
-    public var maxBytesPerTransaction = 512 * 1024
+    public var maxBytesPerTransaction = 256 * 1024
 
     public init(forceFull: Bool = false, dryRun: Bool = false, deletionGuard: DeletionGuard = DeletionGuard(),
                 deltaLinkLifetime: TimeInterval = 7 * 24 * 3600, runID: Int64 = 0) {

@@ -20,18 +20,26 @@ public final class PostgresRoundStore: RoundStore {
     /// Whether this round may COPY rows straight into the tables instead of staging and merging them.
     ///
     /// The first full round of a tenant writes rows that cannot exist yet, and a plain COPY costs
-    /// PostgreSQL about half of a staged merge. It is tried only while it can succeed: from the start
-    /// of a full round whose table holds no row of the tenant, until a COPY meets a row that exists
-    /// after all (an object Graph reported twice) or the round stages a deletion (a later report of
-    /// that object must un-stage it, which the merge path does). A conflict rolls back to a
-    /// savepoint and the same rows go through the merge, so the result never depends on the guess.
+    /// PostgreSQL about half of a staged merge. It is tried only where it can succeed: in a full round
+    /// that started over a table without rows of the tenant, for objects not written by the previous
+    /// transaction (a group continued on the next page is merged), and until the round stages a
+    /// deletion (a later report of that object must un-stage it, which the merge path does). A COPY
+    /// that meets an existing row anyway (Graph repeated an object) rolls back to a savepoint and the
+    /// same rows go through the merge, so the result never depends on the guess; after
+    /// ``maxConflicts`` such misses in a row the round stops trying.
     private struct NewRows {
         var objects = false
         var members = false
         var deletionsStaged = false
+        /// Objects written by the previous transaction of the round.
+        var previousIDs: Set<UUID> = []
+        var objectConflicts = 0
+        var memberConflicts = 0
         /// Rows this store COPYed straight into a table (for tests and the debug log).
         var copied = 0
     }
+
+    private static let maxConflicts = 3
 
     /// Rows written by the new-row path so far.
     var rowsCopiedStraightIn: Int { newRows.withLock { $0.copied } }
@@ -226,22 +234,48 @@ public final class PostgresRoundStore: RoundStore {
 
     /// Inserts or merges the plan's users or groups; returns the rows written.
     private func upsertObjects(_ plan: PagePlan, stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
-        guard !(resource == .users ? plan.users.isEmpty : plan.groups.isEmpty) else { return 0 }
-        if newRows.withLock({ $0.objects && !$0.deletionsStaged }) {
+        let ids = resource == .users ? plan.users.map(\.id) : plan.groups.map(\.id)
+        guard !ids.isEmpty else { return 0 }
+        var toMerge = Array(ids.indices)
+        var written = 0
+        let state = newRows.withLock { $0 }
+        if state.objects && !state.deletionsStaged {
+            let repeated = ids.indices.filter { state.previousIDs.contains(ids[$0]) }
+            let fresh = Set(ids.indices).subtracting(repeated).sorted()
             var rows = CopyBuffer()
-            switch resource {
-            case .users: for user in plan.users { rows.appendNew(user, tenant: tenantID, round: stamp) }
-            case .groups: for group in plan.groups { rows.appendNew(group, tenant: tenantID, round: stamp) }
+            for index in fresh {
+                switch resource {
+                case .users: rows.appendNew(plan.users[index], tenant: tenantID, round: stamp)
+                case .groups: rows.appendNew(plan.groups[index], tenant: tenantID, round: stamp)
+                }
             }
-            if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) { return inserted }
-            newRows.withLock { $0.objects = false }
+            if fresh.isEmpty {
+                toMerge = repeated
+            } else if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) {
+                written = inserted
+                toMerge = repeated
+                newRows.withLock { $0.objectConflicts = 0 }
+            } else {
+                newRows.withLock {
+                    $0.objectConflicts += 1
+                    if $0.objectConflicts >= Self.maxConflicts { $0.objects = false }
+                }
+            }
+            newRows.withLock { $0.previousIDs = Set(ids) }
         }
-        // COPY into the staging table, one merge, and un-stage deletions of objects that came back
-        // (restored, or reported again after a removal earlier in the round).
+        if !toMerge.isEmpty { written += try await mergeObjects(plan, at: toMerge, stamp: stamp, on: tx) }
+        return written
+    }
+
+    /// Stages the plan's objects at `indices`, merges them in one statement, and un-stages deletions
+    /// of objects that came back (restored, or reported again after a removal earlier in the round).
+    private func mergeObjects(_ plan: PagePlan, at indices: [Int], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
         var staged = CopyBuffer()
-        switch resource {
-        case .users: for user in plan.users { staged.appendStaged(user) }
-        case .groups: for group in plan.groups { staged.appendStaged(group) }
+        for index in indices {
+            switch resource {
+            case .users: staged.appendStaged(plan.users[index])
+            case .groups: staged.appendStaged(plan.groups[index])
+            }
         }
         try await tx.copyIn(table.copyStage, buffer: staged)
         let merge = SQL(unsafeSQL: table.merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
@@ -266,8 +300,14 @@ public final class PostgresRoundStore: RoundStore {
                 rows.endRow()
             }
             let copy: SQL = "COPY directory.group_members (tenant_id, group_id, member_id, member_type, sync_round) FROM STDIN"
-            if let inserted = try await copyNewRows(copy, rows, on: tx) { return inserted }
-            newRows.withLock { $0.members = false }
+            if let inserted = try await copyNewRows(copy, rows, on: tx) {
+                newRows.withLock { $0.memberConflicts = 0 }
+                return inserted
+            }
+            newRows.withLock {
+                $0.memberConflicts += 1
+                if $0.memberConflicts >= Self.maxConflicts { $0.members = false }
+            }
         }
         var staged = CopyBuffer()
         for addition in additions {
