@@ -69,7 +69,9 @@ public enum GraphSimulatorServer {
         let simRequest = SimRequest(method: request.method.rawValue, path: request.path,
                                     query: request.query.map { (name: $0.name, value: $0.value) }, headers: headers, body: body)
         let answer = simulator.handle(simRequest)
-        if answer.delayMillis > 0 { try await Task.sleep(for: .milliseconds(answer.delayMillis)) }
+        // Injected latency is the response time a client sees, as with a real service: the answer
+        // leaves `delayMillis` after the request arrived, the simulator's own work included.
+        if answer.delayMillis > 0 { try await Task.sleep(until: started + .milliseconds(answer.delayMillis), tolerance: .zero, clock: .continuous) }
         if let log {
             let ms = (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000
                 + (ContinuousClock.now - started).components.seconds * 1000

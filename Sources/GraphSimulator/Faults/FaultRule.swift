@@ -5,7 +5,7 @@ public enum FaultKind: String, Sendable, CaseIterable {
     case throttle
     /// 500, 502, 503 or 504 (rule `status`, default 503), optional `Retry-After`.
     case serverError
-    /// Adds `latencyMs` before answering, then answers normally.
+    /// Answers normally, `latencyMs` after the request arrived (the simulator's own work counts toward it).
     case latency
     /// Answers with the full `Content-Length` but only half the body, then closes the connection.
     case truncatedBody
@@ -40,7 +40,7 @@ public struct FaultRule: Sendable {
     public var retryAfter: String?
     /// Status for `serverError`.
     public var status: Int
-    /// Delay for `latency` (and added to any other kind).
+    /// Response time for `latency` (and added to any other kind).
     public var latencyMs: Int
 
     /// Creates a rule.
