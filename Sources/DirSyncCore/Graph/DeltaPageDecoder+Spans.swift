@@ -10,7 +10,13 @@ import Foundation
 /// occurrence, like `JSONSerialization`.
 extension DeltaPageDecoder {
     static func decodeSpans<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type) throws(MalformedPageError) -> DeltaPage<Object> {
-        let result: Result<DeltaPage<Object>, MalformedPageError> = bytes.withUnsafeBufferPointer { buffer in
+        try validateSpans(bytes, as: type).objects()
+    }
+
+    /// The first half of decoding: validates the whole page and reads its continuation, leaving the
+    /// objects in `value` to ``ValidatedSpans/objects()``.
+    static func validateSpans<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type) throws(MalformedPageError) -> ValidatedSpans<Object> {
+        let result: Result<ValidatedSpans<Object>, MalformedPageError> = bytes.withUnsafeBufferPointer { buffer in
             var scanner = JSONSpanScanner(buffer)
             let root: JSONSpan
             do { root = try scanner.validateDocument() } catch {
@@ -41,7 +47,22 @@ extension DeltaPageDecoder {
             default:
                 return .failure(MalformedPageError(reason: "the page carries neither a usable @odata.nextLink nor @odata.deltaLink", byteCount: bytes.count))
             }
+            return .success(ValidatedSpans(bytes: bytes, value: value, continuation: continuation))
+        }
+        return try result.get()
+    }
+}
 
+/// A page the byte-level decoder validated: its continuation is known, its objects not yet read.
+struct ValidatedSpans<Object: DeltaObject>: Sendable {
+    let bytes: [UInt8]
+    let value: JSONSpan
+    let continuation: DeltaContinuation
+
+    /// Reads the objects of `value`; entries that cannot be read become diagnostics.
+    func objects() -> DeltaPage<Object> {
+        bytes.withUnsafeBufferPointer { buffer in
+            let scanner = JSONSpanScanner(buffer)
             var diagnostics: [Diagnostic] = []
             var objects: [Object] = []
             var index = 0
@@ -64,9 +85,8 @@ extension DeltaPageDecoder {
                     if let group = reader.group(diagnostics: &diagnostics) { objects.append(group as! Object) }
                 }
             }
-            return .success(DeltaPage(objects: objects, continuation: continuation, diagnostics: diagnostics))
+            return DeltaPage(objects: objects, continuation: continuation, diagnostics: diagnostics)
         }
-        return try result.get()
     }
 }
 

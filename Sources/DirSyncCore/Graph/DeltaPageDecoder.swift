@@ -17,8 +17,21 @@ public enum DeltaPageDecoder {
     /// - Throws: ``MalformedPageError`` when the body is not JSON, lacks `value`, or carries both or
     ///   neither of `@odata.nextLink` and `@odata.deltaLink`.
     public static func decode<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
-        try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> DeltaPage<Object> in
-            SyncProfile.useFoundationDecoder ? try decodeWithFoundation(bytes, as: type) : try decodeSpans(bytes, as: type)
+        try prepare(bytes, as: type).objects()
+    }
+
+    /// Validates one page and reads its continuation; its objects are read by
+    /// ``PreparedDeltaPage/objects()``. A round needs only the continuation to ask for the next page,
+    /// so the larger part of decoding can overlap that request.
+    /// - Throws: ``MalformedPageError``, as ``decode(_:as:)`` does: a page that passes here always reads.
+    public static func prepare<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> PreparedDeltaPage<Object> {
+        try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
+            if SyncProfile.useFoundationDecoder {
+                let page = try decodeWithFoundation(bytes, as: type)
+                return PreparedDeltaPage(continuation: page.continuation) { page }
+            }
+            let validated = try validateSpans(bytes, as: type)
+            return PreparedDeltaPage(continuation: validated.continuation) { validated.objects() }
         }
     }
 
@@ -245,5 +258,22 @@ enum JSONValue {
     /// Parses bytes as a JSON object, or `nil`.
     static func object(_ bytes: [UInt8]) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+}
+
+/// A delta page that was validated and whose continuation is known; its objects are read on demand.
+public struct PreparedDeltaPage<Object: DeltaObject>: Sendable {
+    /// The page's nextLink or deltaLink.
+    public let continuation: DeltaContinuation
+    private let read: @Sendable () -> DeltaPage<Object>
+
+    init(continuation: DeltaContinuation, read: @escaping @Sendable () -> DeltaPage<Object>) {
+        self.continuation = continuation
+        self.read = read
+    }
+
+    /// Reads the page's objects (entries that cannot be read become diagnostics).
+    public func objects() -> DeltaPage<Object> {
+        SyncProfile.measure(.decode) { read() }
     }
 }

@@ -27,15 +27,36 @@ public struct GraphTenantClient: Sendable {
     ///   ``GraphError/Code/foreignLink`` (before anything is sent) when the link leaves the Graph host,
     ///   or when the page's own nextLink/deltaLink does.
     public func fetchDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws -> (page: DeltaPage<Object>, info: GraphResponseInfo) {
+        let (prepared, info) = try await fetchPreparedDeltaPage(type, link: link)
+        return (prepared.objects(), info)
+    }
+
+    /// Fetches one delta page and validates it, leaving its objects to be read
+    /// (``PreparedDeltaPage/objects()``); the same checks and errors as ``fetchDeltaPage(_:link:)``.
+    public func fetchPreparedDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws
+        -> (page: PreparedDeltaPage<Object>, info: GraphResponseInfo)
+    {
         // Headers are not carried by links (graph-delta-facts §1): send Prefer on every page.
         let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
         let result = try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
-            try DeltaPageDecoder.decode(response.body, as: Object.self)
+            try DeltaPageDecoder.prepare(response.body, as: Object.self)
         }
         // Refuse a page whose continuation leaves Graph before the caller can store that link as the
         // round's resume point: stored, it would fail every later run. The previous link stays current.
         try client.checkLink(result.0.continuation.link)
         return result
+    }
+
+    /// Fetches one delta page of either resource, its objects to be read on demand.
+    public func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
+        switch resource {
+        case .users:
+            let (page, info) = try await fetchPreparedDeltaPage(UserChange.self, link: link)
+            return (PendingDeltaPage(continuation: page.continuation) { .users(page.objects()) }, info)
+        case .groups:
+            let (page, info) = try await fetchPreparedDeltaPage(GroupChange.self, link: link)
+            return (PendingDeltaPage(continuation: page.continuation) { .groups(page.objects()) }, info)
+        }
     }
 
     /// Fetches one delta page of either resource.
@@ -76,6 +97,26 @@ public struct GraphTenantClient: Sendable {
         let request = HTTPRequest(url: client.configuration.endpoints.organizationURL, headers: [("Accept", "application/json")])
         return try await client.perform(request, operation: .organization, key: key) { try GraphOrganization(bytes: $0.body) }.0
     }
+}
+
+/// A delta page of either resource whose continuation is known and whose objects are read on demand.
+public struct PendingDeltaPage: Sendable {
+    /// The page's nextLink or deltaLink.
+    public let continuation: DeltaContinuation
+    private let read: @Sendable () -> AnyDeltaPage
+
+    public init(continuation: DeltaContinuation, read: @escaping @Sendable () -> AnyDeltaPage) {
+        self.continuation = continuation
+        self.read = read
+    }
+
+    /// A page that was read already.
+    public init(_ page: AnyDeltaPage) {
+        self.init(continuation: page.continuation) { page }
+    }
+
+    /// Reads the page's objects.
+    public func page() -> AnyDeltaPage { read() }
 }
 
 /// A delta page of either resource.

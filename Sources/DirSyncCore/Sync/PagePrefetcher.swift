@@ -122,22 +122,23 @@ final class PagePrefetcher: Sendable {
 
     private func produce(source: any DeltaSource, resource: DirectoryResource, link first: String, roundGuard: DeltaRoundGuard) async {
         var roundGuard = roundGuard
-        var link = first
+        var inFlight: Task<(page: PendingDeltaPage, info: GraphResponseInfo), any Error>? = Task {
+            try await source.fetchPendingDeltaPage(resource: resource, link: first)
+        }
+        defer { inFlight?.cancel() }
         do {
-            while true {
-                try Task.checkCancellation()
-                let (page, info) = try await source.fetchDeltaPage(resource: resource, link: link)
-                let next: String?
-                if case .next(let nextLink) = page.continuation { next = nextLink } else { next = nil }
-                // Refuse a bad nextLink before its page is handed on: the writer stores it as the resume point.
-                if let next { try roundGuard.visit(next) }
-                guard await put(FetchedPage(page: page, info: info)) else { return }
-                guard let next else {
-                    end(nil)
-                    return
+            while let request = inFlight {
+                let (pending, info) = try await withTaskCancellationHandler { try await request.value } onCancel: { request.cancel() }
+                inFlight = nil
+                if case .next(let next) = pending.continuation {
+                    // Refuse a bad nextLink before its page is handed on: the writer stores it as the resume point.
+                    try roundGuard.visit(next)
+                    // Only the link is needed to go on: ask for the next page before reading this one's objects.
+                    inFlight = Task { try await source.fetchPendingDeltaPage(resource: resource, link: next) }
                 }
-                link = next
+                guard await put(FetchedPage(page: pending.page(), info: info)) else { return }
             }
+            end(nil)
         } catch {
             end(error)
         }

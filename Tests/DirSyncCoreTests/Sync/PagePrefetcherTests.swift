@@ -41,20 +41,29 @@ struct PagePrefetcherTests {
         #expect(source.fetchedLinks.count == 40)
     }
 
+    @Test("the next page is requested as soon as a page's link is known, before its objects are read")
+    func nextRequestOverlapsReading() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(3), readWaitsForNextRequest: true)
+        let prefetcher = try Self.prefetcher(source)
+        defer { prefetcher.cancel() }
+        try await Self.eventually { source.log.count == 6 }
+        #expect(source.log == ["fetch 0", "fetch 1", "read 0", "fetch 2", "read 1", "read 2"])
+    }
+
     @Test("no more than one transaction's pages are held ahead of the writer, so memory does not grow with the tenant")
     func fetchesAtMostOneTransactionAhead() async throws {
         let source = ScriptedDeltaSource(userPages: Self.pages(100))
         let prefetcher = try Self.prefetcher(source, maxPages: 5)
         defer { prefetcher.cancel() }
-        try await Self.eventually { source.fetchedLinks.count >= 6 }
+        try await Self.eventually { source.fetchedLinks.count >= 7 }
         try await Task.sleep(nanoseconds: 50_000_000)
-        // Five waiting, plus the one fetched page waiting for room.
-        #expect(source.fetchedLinks.count == 6)
+        // Five waiting, one fetched page waiting for room, and the request for the page after it.
+        #expect(source.fetchedLinks.count == 7)
         let batch = try await prefetcher.take()
         #expect(batch.count == 5)
-        try await Self.eventually { source.fetchedLinks.count >= 11 }
+        try await Self.eventually { source.fetchedLinks.count >= 12 }
         try await Task.sleep(nanoseconds: 50_000_000)
-        #expect(source.fetchedLinks.count == 11)
+        #expect(source.fetchedLinks.count == 12)
     }
 
     @Test("no more than one transaction's bytes are held ahead: fetching pauses once the byte limit is reached")
@@ -63,10 +72,10 @@ struct PagePrefetcherTests {
         let source = ScriptedDeltaSource(userPages: Self.pages(100, usersPerPage: 10))
         let prefetcher = try Self.prefetcher(source, maxPages: 50, maxBytes: 3_500)
         defer { prefetcher.cancel() }
-        try await Self.eventually { source.fetchedLinks.count >= 5 }
+        try await Self.eventually { source.fetchedLinks.count >= 6 }
         try await Task.sleep(nanoseconds: 50_000_000)
-        // Four pages (4,000 bytes) reach the limit; the fifth waits for room.
-        #expect(source.fetchedLinks.count == 5)
+        // Four pages (4,000 bytes) reach the limit; the fifth waits for room, the sixth is requested.
+        #expect(source.fetchedLinks.count == 6)
         #expect(try await prefetcher.take().count == 3)
     }
 
