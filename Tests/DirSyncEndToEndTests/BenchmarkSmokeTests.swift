@@ -34,7 +34,7 @@ struct BenchmarkSmokeTests {
         let text = try String(contentsOf: output, encoding: .utf8)
 
         #expect(process.terminationStatus == 0, "scripts/bench --smoke exited \(process.terminationStatus):\n\(text.suffix(3000))")
-        for section in ["== full sync", "raw COPY", "== CPU time per 1,000 objects", "== peak RSS", "== wall time with added latency",
+        for section in ["== full sync", "raw COPY", "full re-sync", "== CPU time per 1,000 objects", "== peak RSS", "== wall time with added latency",
                         "== incremental run with no changes", "== summary"] {
             #expect(text.contains(section), "missing section \(section):\n\(text.suffix(3000))")
         }
