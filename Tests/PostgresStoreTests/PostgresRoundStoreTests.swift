@@ -82,6 +82,10 @@ struct PostgresRoundStoreTests {
             // Alice again, right after her page (as a group continues on the next page): she is merged, Carol is COPYed.
             #expect(try await apply([fullUser(carol, name: "carol"), user(alice) { $0.jobTitle = .null }]).objectsUpserted == 2)
             #expect(store.rowsCopiedStraightIn == 3)
+            #expect(store.objectMerges == 1)
+            // Carol again with nothing new: no statement at all.
+            _ = try await apply([user(carol) { $0.displayName = .value("carol") }])
+            #expect(store.objectMerges == 1)
             // Bob again, later in the round: the COPY meets his row, rolls back, and the merge writes the whole batch.
             #expect(try await apply([fullUser(erin, name: "erin"), user(bob) { $0.mail = .value("bob@contoso.example") }]).objectsUpserted == 2)
             #expect(store.rowsCopiedStraightIn == 3)

@@ -88,11 +88,14 @@ public enum DeltaPlanner {
 }
 
 /// An object a page can report more than once.
-protocol RepeatableChange: Sendable {
+public protocol RepeatableChange: Sendable {
     var id: UUID { get }
     var removed: RemovalReason? { get }
     /// Overrides this report's properties with those present in `later`.
     mutating func merge(_ later: Self)
+    /// Whether writing this report over a row that holds `earlier`'s values would change nothing:
+    /// every property it carries, `earlier` carried with the same value (memberships aside).
+    func addsNothing(to earlier: Self) -> Bool
 }
 
 /// Resolves repeated reports of objects within a page (see ``DeltaPlanner`` for the rules).
@@ -131,8 +134,7 @@ struct RepeatResolver<Change: RepeatableChange> {
 }
 
 extension UserChange: RepeatableChange {
-    /// Overrides this change's properties with those present in `later`.
-    mutating func merge(_ later: UserChange) {
+    public mutating func merge(_ later: UserChange) {
         userPrincipalName.merge(later.userPrincipalName)
         displayName.merge(later.displayName)
         givenName.merge(later.givenName)
@@ -144,11 +146,19 @@ extension UserChange: RepeatableChange {
         userType.merge(later.userType)
         proxyAddresses.merge(later.proxyAddresses)
     }
+
+    public func addsNothing(to earlier: UserChange) -> Bool {
+        removed == nil && earlier.removed == nil
+            && userPrincipalName.isCovered(by: earlier.userPrincipalName) && displayName.isCovered(by: earlier.displayName)
+            && givenName.isCovered(by: earlier.givenName) && surname.isCovered(by: earlier.surname)
+            && mail.isCovered(by: earlier.mail) && jobTitle.isCovered(by: earlier.jobTitle)
+            && department.isCovered(by: earlier.department) && accountEnabled.isCovered(by: earlier.accountEnabled)
+            && userType.isCovered(by: earlier.userType) && proxyAddresses.isCovered(by: earlier.proxyAddresses)
+    }
 }
 
 extension GroupChange: RepeatableChange {
-    /// Overrides this change's properties with those present in `later`.
-    mutating func merge(_ later: GroupChange) {
+    public mutating func merge(_ later: GroupChange) {
         displayName.merge(later.displayName)
         description.merge(later.description)
         mail.merge(later.mail)
@@ -157,11 +167,24 @@ extension GroupChange: RepeatableChange {
         securityEnabled.merge(later.securityEnabled)
         groupTypes.merge(later.groupTypes)
     }
+
+    public func addsNothing(to earlier: GroupChange) -> Bool {
+        removed == nil && earlier.removed == nil
+            && displayName.isCovered(by: earlier.displayName) && description.isCovered(by: earlier.description)
+            && mail.isCovered(by: earlier.mail) && mailNickname.isCovered(by: earlier.mailNickname)
+            && mailEnabled.isCovered(by: earlier.mailEnabled) && securityEnabled.isCovered(by: earlier.securityEnabled)
+            && groupTypes.isCovered(by: earlier.groupTypes)
+    }
 }
 
 extension Patch {
     /// Takes `later` when it is present.
     mutating func merge(_ later: Patch) {
         if later.isPresent { self = later }
+    }
+
+    /// Absent, or present in `earlier` with the same value.
+    func isCovered(by earlier: Patch) -> Bool {
+        !isPresent || self == earlier
     }
 }

@@ -87,6 +87,34 @@ struct ObjectTable: Sendable {
     }
 }
 
+/// A user or group report as the store writes it: staged with a presence mask for the merge, or as
+/// a new row for ``ObjectTable/copyNew``.
+protocol StagedChange: RepeatableChange {
+    static func appendStaged(_ change: Self, to buffer: inout CopyBuffer)
+    static func appendNew(_ change: Self, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer)
+}
+
+extension UserChange: StagedChange {
+    static func appendStaged(_ change: UserChange, to buffer: inout CopyBuffer) { buffer.appendStaged(change) }
+    static func appendNew(_ change: UserChange, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer) {
+        buffer.appendNew(change, tenant: tenant, round: round)
+    }
+}
+
+extension GroupChange: StagedChange {
+    static func appendStaged(_ change: GroupChange, to buffer: inout CopyBuffer) { buffer.appendStaged(change) }
+    static func appendNew(_ change: GroupChange, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer) {
+        buffer.appendNew(change, tenant: tenant, round: round)
+    }
+}
+
+extension CopyBuffer {
+    mutating func appendStaged<Change: StagedChange>(_ change: Change) { Change.appendStaged(change, to: &self) }
+    mutating func appendNew<Change: StagedChange>(_ change: Change, tenant: UUID, round: Int64?) {
+        Change.appendNew(change, tenant: tenant, round: round, to: &self)
+    }
+}
+
 extension CopyBuffer {
     /// Appends a patch's value as a staged column: absent and null both stage NULL (the mask tells them apart).
     mutating func appendPatch(_ patch: Patch<String>) {

@@ -22,8 +22,9 @@ public final class PostgresRoundStore: RoundStore {
     /// The first full round of a tenant writes rows that cannot exist yet, and a plain COPY costs
     /// PostgreSQL about half of a staged merge. It is tried only where it can succeed: in a full round
     /// that started over a table without rows of the tenant, for objects not written by the previous
-    /// transaction (a group continued on the next page is merged), and until the round stages a
-    /// deletion (a later report of that object must un-stage it, which the merge path does). A COPY
+    /// transaction, and until the round stages a deletion (a later report of that object must un-stage
+    /// it, which the merge path does). An object the previous transaction wrote (a group continued on
+    /// the next page) is merged, or skipped when its report adds nothing to what was written. A COPY
     /// that meets an existing row anyway (Graph repeated an object) rolls back to a savepoint and the
     /// same rows go through the merge, so the result never depends on the guess; after
     /// ``maxConflicts`` such misses in a row the round stops trying.
@@ -31,18 +32,23 @@ public final class PostgresRoundStore: RoundStore {
         var objects = false
         var members = false
         var deletionsStaged = false
-        /// Objects written by the previous transaction of the round.
-        var previousIDs: Set<UUID> = []
+        /// Objects written by the previous transaction of the round, with the values known to be in
+        /// their rows (every property present here is stored with this value).
+        var previousUsers: [UUID: UserChange] = [:]
+        var previousGroups: [UUID: GroupChange] = [:]
         var objectConflicts = 0
         var memberConflicts = 0
-        /// Rows this store COPYed straight into a table (for tests and the debug log).
+        /// Rows this store COPYed straight into a table, and merge statements it ran (for tests).
         var copied = 0
+        var merges = 0
     }
 
     private static let maxConflicts = 3
 
     /// Rows written by the new-row path so far.
     var rowsCopiedStraightIn: Int { newRows.withLock { $0.copied } }
+    /// Object merge statements run so far.
+    var objectMerges: Int { newRows.withLock { $0.merges } }
 
     /// - Parameters:
     ///   - connection: a session used by this round only.
@@ -86,7 +92,7 @@ public final class PostgresRoundStore: RoundStore {
             fresh.objects = try row?.bool("objects") ?? false
             fresh.members = try resource == .groups && (row?.bool("members") ?? false)
         }
-        newRows.withLock { fresh.copied = $0.copied; $0 = fresh }
+        newRows.withLock { (fresh.copied, fresh.merges) = ($0.copied, $0.merges); $0 = fresh }
         try await connection.withTransaction { tx in
             if mode == .full {
                 try await tx.execute("""
@@ -234,21 +240,24 @@ public final class PostgresRoundStore: RoundStore {
 
     /// Inserts or merges the plan's users or groups; returns the rows written.
     private func upsertObjects(_ plan: PagePlan, stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
-        let ids = resource == .users ? plan.users.map(\.id) : plan.groups.map(\.id)
-        guard !ids.isEmpty else { return 0 }
-        var toMerge = Array(ids.indices)
+        switch resource {
+        case .users: try await upsertObjects(plan.users, previous: \.previousUsers, stamp: stamp, on: tx)
+        case .groups: try await upsertObjects(plan.groups, previous: \.previousGroups, stamp: stamp, on: tx)
+        }
+    }
+
+    private func upsertObjects<Change: StagedChange>(_ changes: [Change], previous: WritableKeyPath<NewRows, [UUID: Change]>,
+                                                     stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
+        guard !changes.isEmpty else { return 0 }
+        var toMerge = Array(changes.indices)
         var written = 0
         let state = newRows.withLock { $0 }
         if state.objects && !state.deletionsStaged {
-            let repeated = ids.indices.filter { state.previousIDs.contains(ids[$0]) }
-            let fresh = Set(ids.indices).subtracting(repeated).sorted()
+            let earlier = state[keyPath: previous]
+            let repeated = changes.indices.filter { earlier[changes[$0].id] != nil }
+            let fresh = changes.indices.filter { earlier[changes[$0].id] == nil }
             var rows = CopyBuffer()
-            for index in fresh {
-                switch resource {
-                case .users: rows.appendNew(plan.users[index], tenant: tenantID, round: stamp)
-                case .groups: rows.appendNew(plan.groups[index], tenant: tenantID, round: stamp)
-                }
-            }
+            for index in fresh { rows.appendNew(changes[index], tenant: tenantID, round: stamp) }
             if fresh.isEmpty {
                 toMerge = repeated
             } else if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) {
@@ -261,25 +270,29 @@ public final class PostgresRoundStore: RoundStore {
                     if $0.objectConflicts >= Self.maxConflicts { $0.objects = false }
                 }
             }
-            newRows.withLock { $0.previousIDs = Set(ids) }
+            // A repeat that brings nothing new (a group continued on the next page) needs no statement.
+            toMerge.removeAll { index in earlier[changes[index].id].map { changes[index].addsNothing(to: $0) } ?? false }
+            var known: [UUID: Change] = [:]
+            for change in changes {
+                var values = earlier[change.id] ?? change
+                if earlier[change.id] != nil { values.merge(change) }
+                known[change.id] = values
+            }
+            newRows.withLock { $0[keyPath: previous] = known }
         }
-        if !toMerge.isEmpty { written += try await mergeObjects(plan, at: toMerge, stamp: stamp, on: tx) }
+        if !toMerge.isEmpty { written += try await mergeObjects(toMerge.map { changes[$0] }, stamp: stamp, on: tx) }
         return written
     }
 
-    /// Stages the plan's objects at `indices`, merges them in one statement, and un-stages deletions
-    /// of objects that came back (restored, or reported again after a removal earlier in the round).
-    private func mergeObjects(_ plan: PagePlan, at indices: [Int], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
+    /// Stages `changes`, merges them in one statement, and un-stages deletions of objects that came
+    /// back (restored, or reported again after a removal earlier in the round).
+    private func mergeObjects<Change: StagedChange>(_ changes: [Change], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
         var staged = CopyBuffer()
-        for index in indices {
-            switch resource {
-            case .users: staged.appendStaged(plan.users[index])
-            case .groups: staged.appendStaged(plan.groups[index])
-            }
-        }
+        for change in changes { staged.appendStaged(change) }
         try await tx.copyIn(table.copyStage, buffer: staged)
         let merge = SQL(unsafeSQL: table.merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
         let merged = try await tx.execute(merge, name: "merge \(resource.rawValue)").affectedRows
+        newRows.withLock { $0.merges += 1 }
         try await tx.execute(SQL(unsafeSQL: """
             DELETE FROM directory.pending_deletions p USING \(table.stage) s
             WHERE p.tenant_id = $1 AND p.resource = $2 AND p.id = s.id

@@ -65,6 +65,20 @@ struct DeltaPlannerTests {
         #expect(plan.users[0].displayName == .value("Alice") && plan.users[0].jobTitle == .null && plan.users[0].mail == .value("a@contoso.example"))
     }
 
+    @Test("a repeat adds nothing only when every property it carries was reported before with the same value")
+    func addsNothing() {
+        let earlier = user(alice) { $0.displayName = .value("Alice"); $0.jobTitle = .null }
+        #expect(user(alice).addsNothing(to: earlier))
+        #expect(user(alice) { $0.displayName = .value("Alice") }.addsNothing(to: earlier))
+        #expect(user(alice) { $0.jobTitle = .null }.addsNothing(to: earlier))
+        #expect(!user(alice) { $0.displayName = .value("Alice B") }.addsNothing(to: earlier))
+        #expect(!user(alice) { $0.mail = .null }.addsNothing(to: earlier))
+        #expect(!user(alice) { $0.removed = .changed }.addsNothing(to: earlier))
+        let team = group(team) { $0.displayName = .value("T") }
+        #expect(group(self.team) { $0.memberChanges = [MemberChange(memberID: bob, memberType: .user, removed: false)] }.addsNothing(to: team))
+        #expect(!group(self.team) { $0.groupTypes = .value(["Unified"]) }.addsNothing(to: team))
+    }
+
     @Test("Graph's removal reasons map to stored deletion reasons")
     func reasonsMap() {
         #expect(DeletionReason(RemovalReason.changed) == .softDeleted)
