@@ -115,6 +115,33 @@ struct PostgresRoundStoreTests {
         }
     }
 
+    @Test("a write transaction that rolls back leaves the store nothing to assume: the same pages written again land whole")
+    func rolledBackTransactionForgetsWhatItWrote() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let blocker = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let alice = UUID(), bob = UUID()
+            let plan = DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])
+            try await store.startRound(mode: .full, roundID: 4)
+            // Another session holds the cursor row, so the transaction fails after its rows were COPYed.
+            try await blocker.execute("BEGIN")
+            try await blocker.execute("SELECT 1 FROM directory.sync_cursors WHERE tenant_id = \(tenant) FOR UPDATE")
+            try await connection.execute("SET lock_timeout = '300ms'")
+            await #expect(throws: PostgresError.self) {
+                try await store.applyPages(plan, count: 1, nextLink: "https://graph.example/n1", mode: .full, roundID: 4)
+            }
+            try await blocker.execute("ROLLBACK")
+            #expect(try await row(connection, alice) == nil)
+
+            _ = try await store.applyPages(plan, count: 1, nextLink: "https://graph.example/n1", mode: .full, roundID: 4)
+            #expect(try await row(connection, alice) != nil)
+            #expect(try await row(connection, bob) != nil)
+            await blocker.close()
+            await connection.close()
+        }
+    }
+
     @Test("a deletion staged in the round sends later objects through the merge, so a restore un-stages it")
     func stagedDeletionStopsNewRowCopies() async throws {
         try await TestDatabase.with { database in

@@ -17,7 +17,8 @@ struct FetchedPage: Sendable {
 /// so latency stays hidden; when the database is the slower side pages pile up and the writer takes
 /// several at once into one transaction, which is where PostgreSQL's per-statement and per-commit
 /// costs are saved. Memory stays bounded by the limits whatever the tenant's size: what is held
-/// ahead is at most one transaction's pages and bytes (plus the page that passed the byte limit).
+/// ahead is at most one transaction's pages and bytes, plus the page waiting for room and the
+/// response of the request in flight.
 ///
 /// The round guard runs here: a page whose nextLink is refused (a loop, a foreign host) is not handed
 /// to the writer, so its refused link is never stored as a resume point.
@@ -64,6 +65,8 @@ final class PagePrefetcher: Sendable {
         while true {
             enum Next { case pages([FetchedPage], CheckedContinuation<Void, Never>?), end((any Error)?), wait }
             let next: Next = state.withLock { state in
+                // Once cancelled, nothing more is handed out, not even a round's last page.
+                if state.stopped { return .end(CancellationError()) }
                 if !state.ready.isEmpty {
                     var count = 1
                     var bytes = state.ready[0].bytes
@@ -92,7 +95,7 @@ final class PagePrefetcher: Sendable {
             case .wait:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state in
-                        if !state.ready.isEmpty || state.ended { return true }
+                        if !state.ready.isEmpty || state.ended || state.stopped { return true }
                         state.consumer = continuation
                         return false
                     }
@@ -102,7 +105,8 @@ final class PagePrefetcher: Sendable {
         }
     }
 
-    /// Stops fetching; pages not yet taken are dropped. Safe to call more than once.
+    /// Stops fetching; pages not yet taken are dropped and ``take()`` throws `CancellationError` from
+    /// now on. Safe to call more than once.
     func cancel() {
         task.withLock { $0?.cancel() }
         let waiters = state.withLock { state in
@@ -133,6 +137,8 @@ final class PagePrefetcher: Sendable {
                 if case .next(let next) = pending.continuation {
                     // Refuse a bad nextLink before its page is handed on: the writer stores it as the resume point.
                     try roundGuard.visit(next)
+                    // A transfer cannot be interrupted, so a cancelled round may still get its answer: ask for no more.
+                    try Task.checkCancellation()
                     // Only the link is needed to go on: ask for the next page before reading this one's objects.
                     inFlight = Task { try await source.fetchPendingDeltaPage(resource: resource, link: next) }
                 }

@@ -217,7 +217,8 @@ public struct RoundRunner: Sendable {
             } onCancel: {
                 prefetcher.cancel()
             }
-            guard let last = batch.last else { preconditionFailure("the prefetcher ended a round before its last page") }
+            // The prefetcher hands out nothing after the round's last page, which ends this loop.
+            guard let last = batch.last else { throw CancellationError() }
             let (continuation, requestID, pageCount) = (last.page.continuation, last.info.requestID, batch.count)
             for fetched in batch {
                 report.pages += 1

@@ -46,7 +46,7 @@ public struct SimResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body.
     public var body: [UInt8]
-    /// Latency to add before answering.
+    /// The response time: the answer leaves this long after the request arrived.
     public var delayMillis: Int = 0
     /// How to deliver it.
     public var transport: SimTransport = .normal

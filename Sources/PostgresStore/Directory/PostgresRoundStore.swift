@@ -128,7 +128,7 @@ public final class PostgresRoundStore: RoundStore {
     }
 
     public func applyPages(_ plan: PagePlan, count: Int, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult {
-        try await connection.withTransaction { tx in
+        try await writeTransaction { tx in
             let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
             try await tx.execute("""
                 UPDATE directory.sync_cursors SET next_link = \(nextLink), round_pages = round_pages + \(count), updated_at = now()
@@ -142,7 +142,7 @@ public final class PostgresRoundStore: RoundStore {
     public func completeRound(lastPages plan: PagePlan, count: Int, deltaLink: String, mode: RoundMode, roundID: Int64?, guard deletionGuard: DeletionGuard) async throws
         -> (PageWriteResult, RoundCompletion)
     {
-        try await connection.withTransaction { tx in
+        try await writeTransaction { tx in
             let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
             if mode == .full, let roundID {
                 try await tx.execute("""
@@ -196,6 +196,22 @@ public final class PostgresRoundStore: RoundStore {
     }
 
     // MARK: - Writing a page
+
+    /// A transaction that writes pages. What this store believes about the session and the tables
+    /// (staging tables created, rows the previous transaction wrote) is updated as statements run; if
+    /// the transaction rolls back, that belief is dropped and the rest of the round takes the merge path.
+    private func writeTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await connection.withTransaction(body)
+        } catch {
+            stageReady.withLock { $0 = false }
+            newRows.withLock { state in
+                (state.objects, state.members) = (false, false)
+                (state.previousUsers, state.previousGroups) = ([:], [:])
+            }
+            throw error
+        }
+    }
 
     private func ensureStage(on connection: PostgresConnection) async throws {
         guard !stageReady.withLock({ $0 }) else { return }

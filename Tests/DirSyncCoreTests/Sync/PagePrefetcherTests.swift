@@ -116,6 +116,16 @@ struct PagePrefetcherTests {
         await #expect(throws: GraphError.self) { try await prefetcher.take() }
     }
 
+    @Test("once cancelled, nothing is handed out, not even a round's last page already fetched")
+    func cancelAfterTheLastPageThrows() async throws {
+        let source = ScriptedDeltaSource(userPages: Self.pages(1))
+        let prefetcher = try Self.prefetcher(source)
+        try await Self.eventually { source.fetchedLinks.count == 1 }
+        try await Task.sleep(nanoseconds: 20_000_000)
+        prefetcher.cancel()
+        await #expect(throws: CancellationError.self) { try await prefetcher.take() }
+    }
+
     @Test("cancelling stops fetching and wakes a writer waiting for a page")
     func cancelStopsFetching() async throws {
         let source = ScriptedDeltaSource(userPages: Self.pages(100))
