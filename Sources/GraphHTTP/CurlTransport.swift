@@ -88,7 +88,9 @@ public final class CurlTransport: HTTPTransport {
                 }
                 slot.handle = handle
             }
-            return try Self.transfer(request, on: handle, configuration: configuration)
+            return try SyncProfile.measure(.fetch) { () throws(TransportError) -> HTTPResponse in
+                try Self.transfer(request, on: handle, configuration: configuration)
+            }
         }
     }
 

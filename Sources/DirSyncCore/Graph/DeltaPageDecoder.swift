@@ -25,7 +25,8 @@ public enum DeltaPageDecoder {
     /// so the larger part of decoding can overlap that request.
     /// - Throws: ``MalformedPageError``, as ``decode(_:as:)`` does: a page that passes here always reads.
     public static func prepare<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> PreparedDeltaPage<Object> {
-        try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
+        SyncProfile.pageRead()
+        return try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
             if SyncProfile.useFoundationDecoder {
                 let page = try decodeWithFoundation(bytes, as: type)
                 return PreparedDeltaPage(continuation: page.continuation) { page }

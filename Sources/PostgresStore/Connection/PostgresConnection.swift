@@ -1,4 +1,5 @@
 import BlockingCalls
+import DirSyncCore
 import Logging
 
 /// One PostgreSQL session, usable from async code.
@@ -54,7 +55,7 @@ public final class PostgresConnection: Sendable {
             guard let connection = box.connection else {
                 throw PostgresError(code: .connectionLost, message: "the connection was closed")
             }
-            return try body(connection)
+            return try SyncProfile.measure(.write) { try body(connection) }
         }
     }
 

@@ -272,8 +272,11 @@ public final class PostgresRoundStore: RoundStore {
             let earlier = state[keyPath: previous]
             let repeated = changes.indices.filter { earlier[changes[$0].id] != nil }
             let fresh = changes.indices.filter { earlier[changes[$0].id] == nil }
-            var rows = CopyBuffer()
-            for index in fresh { rows.appendNew(changes[index], tenant: tenantID, round: stamp) }
+            let rows = SyncProfile.measure(.write) {
+                var rows = CopyBuffer()
+                for index in fresh { rows.appendNew(changes[index], tenant: tenantID, round: stamp) }
+                return rows
+            }
             if fresh.isEmpty {
                 toMerge = repeated
             } else if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) {
@@ -303,8 +306,11 @@ public final class PostgresRoundStore: RoundStore {
     /// Stages `changes`, merges them in one statement, and un-stages deletions of objects that came
     /// back (restored, or reported again after a removal earlier in the round).
     private func mergeObjects<Change: StagedChange>(_ changes: [Change], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
-        var staged = CopyBuffer()
-        for change in changes { staged.appendStaged(change) }
+        let staged = SyncProfile.measure(.write) {
+            var staged = CopyBuffer()
+            for change in changes { staged.appendStaged(change) }
+            return staged
+        }
         try await tx.copyIn(table.copyStage, buffer: staged)
         let merge = SQL(unsafeSQL: table.merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
         let merged = try await tx.execute(merge, name: "merge \(resource.rawValue)").affectedRows
@@ -319,14 +325,17 @@ public final class PostgresRoundStore: RoundStore {
     /// Inserts the plan's memberships (a full round also stamps existing ones); returns those that are new.
     private func addMemberships(_ additions: [MembershipAddition], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
         if newRows.withLock({ $0.members }) {
-            var rows = CopyBuffer()
-            for addition in additions {
-                rows.append(tenantID)
-                rows.append(addition.groupID)
-                rows.append(addition.memberID)
-                rows.append(addition.memberType.rawValue)
-                rows.append(stamp.map(Int.init))
-                rows.endRow()
+            let rows = SyncProfile.measure(.write) {
+                var rows = CopyBuffer()
+                for addition in additions {
+                    rows.append(tenantID)
+                    rows.append(addition.groupID)
+                    rows.append(addition.memberID)
+                    rows.append(addition.memberType.rawValue)
+                    rows.append(stamp.map(Int.init))
+                    rows.endRow()
+                }
+                return rows
             }
             let copy: SQL = "COPY directory.group_members (tenant_id, group_id, member_id, member_type, sync_round) FROM STDIN"
             if let inserted = try await copyNewRows(copy, rows, on: tx) {
@@ -338,12 +347,15 @@ public final class PostgresRoundStore: RoundStore {
                 if $0.memberConflicts >= Self.maxConflicts { $0.members = false }
             }
         }
-        var staged = CopyBuffer()
-        for addition in additions {
-            staged.append(addition.groupID)
-            staged.append(addition.memberID)
-            staged.append(addition.memberType.rawValue)
-            staged.endRow()
+        let staged = SyncProfile.measure(.write) {
+            var staged = CopyBuffer()
+            for addition in additions {
+                staged.append(addition.groupID)
+                staged.append(addition.memberID)
+                staged.append(addition.memberType.rawValue)
+                staged.endRow()
+            }
+            return staged
         }
         try await tx.copyIn("COPY pg_temp.stage_members (group_id, member_id, member_type) FROM STDIN", buffer: staged)
         // Counted in the database: a transaction of several pages may add thousands of rows.
