@@ -90,33 +90,31 @@ struct ObjectTable: Sendable {
 /// A user or group report as the store writes it: staged with a presence mask for the merge, or as
 /// a new row for ``ObjectTable/copyNew``.
 protocol StagedChange: RepeatableChange {
-    static func appendStaged(_ change: Self, to buffer: inout CopyBuffer)
-    static func appendNew(_ change: Self, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer)
-}
-
-extension UserChange: StagedChange {
-    static func appendStaged(_ change: UserChange, to buffer: inout CopyBuffer) { buffer.appendStaged(change) }
-    static func appendNew(_ change: UserChange, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer) {
-        buffer.appendNew(change, tenant: tenant, round: round)
-    }
-}
-
-extension GroupChange: StagedChange {
-    static func appendStaged(_ change: GroupChange, to buffer: inout CopyBuffer) { buffer.appendStaged(change) }
-    static func appendNew(_ change: GroupChange, tenant: UUID, round: Int64?, to buffer: inout CopyBuffer) {
-        buffer.appendNew(change, tenant: tenant, round: round)
-    }
+    /// Bit *i* set when the *i*-th column of the object's table was present (a value or null).
+    var presenceMask: Int { get }
+    /// Appends the object's columns in table order; absent and null both append NULL.
+    func appendColumns(to buffer: inout CopyBuffer)
 }
 
 extension CopyBuffer {
-    mutating func appendStaged<Change: StagedChange>(_ change: Change) { Change.appendStaged(change, to: &self) }
-    mutating func appendNew<Change: StagedChange>(_ change: Change, tenant: UUID, round: Int64?) {
-        Change.appendNew(change, tenant: tenant, round: round, to: &self)
+    /// Stages a row: id, presence mask, then the columns in table order.
+    mutating func appendStaged(_ change: some StagedChange) {
+        append(change.id)
+        append(change.presenceMask)
+        change.appendColumns(to: &self)
+        endRow()
     }
-}
 
-extension CopyBuffer {
-    /// Appends a patch's value as a staged column: absent and null both stage NULL (the mask tells them apart).
+    /// A new row for ``ObjectTable/copyNew``: absent properties are NULL, as the merge would leave them.
+    mutating func appendNew(_ change: some StagedChange, tenant: UUID, round: Int64?) {
+        append(tenant)
+        append(change.id)
+        change.appendColumns(to: &self)
+        append(round.map(Int.init))
+        endRow()
+    }
+
+    /// Appends a patch's value as a column: absent and null both append NULL (the mask tells them apart).
     mutating func appendPatch(_ patch: Patch<String>) {
         if case .value(let value) = patch { append(value) } else { appendNull() }
     }
@@ -128,73 +126,52 @@ extension CopyBuffer {
     mutating func appendPatch(_ patch: Patch<[String]>) {
         if case .value(let value) = patch { append(value) } else { appendNull() }
     }
+}
 
-    /// The presence mask: bit *i* set when the *i*-th column was present (a value or null).
-    static func mask(_ present: Bool...) -> Int {
-        var mask = 0
-        for (bit, isPresent) in present.enumerated() where isPresent { mask |= 1 << bit }
-        return mask
+/// The presence mask of `present`, one bit per column in order.
+private func presenceMask(_ present: Bool...) -> Int {
+    var mask = 0
+    for (bit, isPresent) in present.enumerated() where isPresent { mask |= 1 << bit }
+    return mask
+}
+
+extension UserChange: StagedChange {
+    /// Columns of ``ObjectTable/users``, in order.
+    var presenceMask: Int {
+        PostgresStore.presenceMask(
+            userPrincipalName.isPresent, displayName.isPresent, givenName.isPresent, surname.isPresent, mail.isPresent,
+            jobTitle.isPresent, department.isPresent, accountEnabled.isPresent, userType.isPresent, proxyAddresses.isPresent)
     }
 
-    /// Stages a user row: id, mask, then the columns of ``ObjectTable/users`` in order.
-    mutating func appendStaged(_ user: UserChange) {
-        append(user.id)
-        append(Self.mask(
-            user.userPrincipalName.isPresent, user.displayName.isPresent, user.givenName.isPresent, user.surname.isPresent,
-            user.mail.isPresent, user.jobTitle.isPresent, user.department.isPresent, user.accountEnabled.isPresent,
-            user.userType.isPresent, user.proxyAddresses.isPresent))
-        appendColumns(user)
-        endRow()
+    func appendColumns(to buffer: inout CopyBuffer) {
+        buffer.appendPatch(userPrincipalName)
+        buffer.appendPatch(displayName)
+        buffer.appendPatch(givenName)
+        buffer.appendPatch(surname)
+        buffer.appendPatch(mail)
+        buffer.appendPatch(jobTitle)
+        buffer.appendPatch(department)
+        buffer.appendPatch(accountEnabled)
+        buffer.appendPatch(userType)
+        buffer.appendPatch(proxyAddresses)
+    }
+}
+
+extension GroupChange: StagedChange {
+    /// Columns of ``ObjectTable/groups``, in order.
+    var presenceMask: Int {
+        PostgresStore.presenceMask(
+            displayName.isPresent, description.isPresent, mail.isPresent, mailNickname.isPresent, mailEnabled.isPresent,
+            securityEnabled.isPresent, groupTypes.isPresent)
     }
 
-    /// A new user row for ``ObjectTable/copyNew``: absent properties are NULL, as the merge would leave them.
-    mutating func appendNew(_ user: UserChange, tenant: UUID, round: Int64?) {
-        append(tenant)
-        append(user.id)
-        appendColumns(user)
-        append(round.map(Int.init))
-        endRow()
-    }
-
-    private mutating func appendColumns(_ user: UserChange) {
-        appendPatch(user.userPrincipalName)
-        appendPatch(user.displayName)
-        appendPatch(user.givenName)
-        appendPatch(user.surname)
-        appendPatch(user.mail)
-        appendPatch(user.jobTitle)
-        appendPatch(user.department)
-        appendPatch(user.accountEnabled)
-        appendPatch(user.userType)
-        appendPatch(user.proxyAddresses)
-    }
-
-    /// Stages a group row: id, mask, then the columns of ``ObjectTable/groups`` in order.
-    mutating func appendStaged(_ group: GroupChange) {
-        append(group.id)
-        append(Self.mask(
-            group.displayName.isPresent, group.description.isPresent, group.mail.isPresent, group.mailNickname.isPresent,
-            group.mailEnabled.isPresent, group.securityEnabled.isPresent, group.groupTypes.isPresent))
-        appendColumns(group)
-        endRow()
-    }
-
-    /// A new group row for ``ObjectTable/copyNew``.
-    mutating func appendNew(_ group: GroupChange, tenant: UUID, round: Int64?) {
-        append(tenant)
-        append(group.id)
-        appendColumns(group)
-        append(round.map(Int.init))
-        endRow()
-    }
-
-    private mutating func appendColumns(_ group: GroupChange) {
-        appendPatch(group.displayName)
-        appendPatch(group.description)
-        appendPatch(group.mail)
-        appendPatch(group.mailNickname)
-        appendPatch(group.mailEnabled)
-        appendPatch(group.securityEnabled)
-        appendPatch(group.groupTypes)
+    func appendColumns(to buffer: inout CopyBuffer) {
+        buffer.appendPatch(displayName)
+        buffer.appendPatch(description)
+        buffer.appendPatch(mail)
+        buffer.appendPatch(mailNickname)
+        buffer.appendPatch(mailEnabled)
+        buffer.appendPatch(securityEnabled)
+        buffer.appendPatch(groupTypes)
     }
 }
