@@ -140,6 +140,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The command line's own logic (configuration from flags and environment), imported from the executable.
+        .testTarget(name: "DirSyncCommandTests", dependencies: ["dirsync", "DirSyncCore", "GraphHTTP"], swiftSettings: strictSettings),
         .testTarget(
             name: "DirSyncEndToEndTests",
             dependencies: [

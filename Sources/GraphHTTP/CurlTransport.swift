@@ -49,6 +49,7 @@ public final class CurlTransport: HTTPTransport {
     }
 
     private let configuration: Configuration
+    private let profiler: any Profiler
     private let slots: [Slot]
     /// Requests queued or running per slot. A request goes to the least busy slot (the lowest index
     /// among equals, so connections stay warm): round-robin would let two concurrent rounds queue
@@ -56,8 +57,10 @@ public final class CurlTransport: HTTPTransport {
     private let inFlight: Mutex<[Int]>
 
     /// Starts `configuration.connections` worker threads; handles are created on first use.
-    public init(configuration: Configuration = Configuration()) {
+    /// - Parameter profiler: counts the CPU each transfer spends (``ProfilePhase/fetch``).
+    public init(configuration: Configuration = Configuration(), profiler: any Profiler = NoProfiler()) {
         self.configuration = configuration
+        self.profiler = profiler
         slots = (0..<configuration.connections).map { Slot(name: "dirsync-curl-\($0)") }
         inFlight = Mutex([Int](repeating: 0, count: configuration.connections))
     }
@@ -76,6 +79,7 @@ public final class CurlTransport: HTTPTransport {
         defer { inFlight.withLock { $0[index] -= 1 } }
         let slot = slots[index]
         let configuration = configuration
+        let profiler = profiler
         return try await slot.worker.run { () throws -> HTTPResponse in
             let handle: CurlEasyHandle
             if let existing = slot.handle {
@@ -88,7 +92,7 @@ public final class CurlTransport: HTTPTransport {
                 }
                 slot.handle = handle
             }
-            return try SyncProfile.measure(.fetch) { () throws(TransportError) -> HTTPResponse in
+            return try profiler.measure(.fetch) { () throws(TransportError) -> HTTPResponse in
                 try Self.transfer(request, on: handle, configuration: configuration)
             }
         }

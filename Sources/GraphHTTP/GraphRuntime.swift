@@ -2,59 +2,92 @@ import DirSyncCore
 import Foundation
 import Logging
 
-/// What ``GraphClient/make(environment:version:deadline:logger:)`` built.
+/// What the Graph wiring needs beyond the core's credential configuration, as plain values.
+public struct GraphRuntimeSettings: Sendable {
+    /// Who the app is, its credential, and the Graph and identity-platform URLs.
+    public var credentials: GraphCredentialConfiguration
+    /// An extra CA bundle (a TLS-inspecting proxy's root); TLS verification is always on.
+    public var caFile: String?
+    /// The password of an encrypted certificate private key.
+    public var certificatePassword: Secret?
+
+    public init(credentials: GraphCredentialConfiguration, caFile: String? = nil, certificatePassword: Secret? = nil) {
+        self.credentials = credentials
+        self.caFile = caFile
+        self.certificatePassword = certificatePassword
+    }
+}
+
+/// A ready Graph client with its transport and token cache, built from ``GraphRuntimeSettings``.
 public struct GraphRuntime: Sendable {
     /// The ready client.
     public let client: GraphClient
     /// The token source (its request count goes into the run record).
     public let tokens: EntraTokenProvider
-    /// The configuration read from the environment (secret redacted in any printout).
+    /// The credential configuration (the secret is redacted in any printout).
     public let configuration: GraphCredentialConfiguration
     /// The libcurl transport every client of this runtime shares (one connection pool).
     let transport: any HTTPTransport
     let logger: Logger
+    let profiler: any Profiler
 
     /// A client with its own request counters over the shared transport and token cache, so a
     /// tenant's run record counts exactly its own requests and throttled responses.
     public func makeClient(logger: Logger? = nil) throws -> GraphClient {
-        try GraphClient(configuration: client.configuration, transport: transport, tokens: tokens, logger: logger ?? self.logger)
+        try GraphClient(configuration: client.configuration, transport: transport, tokens: tokens, logger: logger ?? self.logger, profiler: profiler)
     }
-}
 
-extension GraphClient {
-    /// Builds a production client from the environment: libcurl transport, token provider for the
-    /// configured credential (secret, certificate via libcrypto, or workload-identity token file).
-    ///
-    /// Keys: those of ``DirSyncCore/GraphCredentialConfiguration/init(environment:)``, plus
-    /// `AZURE_CLIENT_CERTIFICATE_PASSWORD` (optional, for an encrypted key) and `DIRSYNC_CA_FILE`
-    /// (optional extra CA bundle, e.g. for a TLS-inspecting proxy).
+    /// Builds the production wiring: libcurl transport, and a token provider for the configured
+    /// credential (secret, certificate signed with libcrypto, or workload-identity token file).
     ///
     /// - Parameters:
-    ///   - environment: the process environment (passed in; tests pass a dictionary).
+    ///   - settings: credential, URLs, CA file, certificate password.
     ///   - version: dirsync's version for the `User-Agent`.
     ///   - deadline: the run's deadline.
     ///   - retryPolicy: retry settings.
     ///   - logger: the run's logger.
-    ///   - connections: concurrent transfers; a run needs two per tenant synced at once (users and
-    ///     groups rounds) plus one for token requests.
-    /// - Throws: ``DirSyncCore/GraphError`` with code `configuration`.
-    public static func make(environment: [String: String], version: String, deadline: Date? = nil,
-                            retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger, connections: Int = 3) throws -> GraphRuntime {
-        let configuration = try GraphCredentialConfiguration(environment: environment)
-        let transport = CurlTransport(configuration: .init(connections: max(1, connections), caFile: environment["DIRSYNC_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }))
+    ///   - connections: concurrent transfers; a run needs one per round in flight (three per tenant
+    ///     synced at once) plus one for token requests.
+    ///   - profiler: counts the CPU of transfers and decoding.
+    /// - Throws: ``DirSyncCore/GraphError`` with code `configuration` (for example an unreadable certificate).
+    public static func make(_ settings: GraphRuntimeSettings, version: String, deadline: Date? = nil, retryPolicy: RetryPolicy = RetryPolicy(),
+                            logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler()) throws -> GraphRuntime {
+        let configuration = settings.credentials
+        let transport = CurlTransport(configuration: .init(connections: max(1, connections), caFile: settings.caFile), profiler: profiler)
         let material: CredentialMaterial
         switch configuration.credential {
         case .secret(let secret):
             material = .secret(secret)
         case .certificate(let path):
-            material = .certificate(try OpenSSLAssertionSigner(pemFile: path, password: environment["AZURE_CLIENT_CERTIFICATE_PASSWORD"]))
+            material = .certificate(try OpenSSLAssertionSigner(pemFile: path, password: settings.certificatePassword?.value))
         case .federatedTokenFile(let path):
             material = .federatedTokenFile(path: path, reader: FileCredentialReader())
         }
         let tokens = EntraTokenProvider(clientID: configuration.clientID, credential: material, endpoints: configuration.endpoints,
                                         transport: transport, deadline: deadline, logger: logger)
         let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline),
-                                     transport: transport, tokens: tokens, logger: logger)
-        return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger)
+                                     transport: transport, tokens: tokens, logger: logger, profiler: profiler)
+        return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger, profiler: profiler)
     }
+}
+
+extension GraphClient {
+    /// A client for requests that need no token (tenant discovery from a domain's OpenID
+    /// configuration), for commands that work without a credential.
+    /// - Parameter clientID: the app whose id such requests name, if any.
+    public static func withoutCredential(endpoints: GraphEndpoints, clientID: String?, version: String, caFile: String?, logger: Logger) throws -> GraphClient {
+        try GraphClient(configuration: .init(endpoints: endpoints, version: version), transport: CurlTransport(configuration: .init(caFile: caFile)),
+                        tokens: NoTokens(clientID: clientID ?? ""), logger: logger)
+    }
+}
+
+/// A token source for requests that need none; asking it for a token is a configuration error.
+private struct NoTokens: AccessTokenSource {
+    let clientID: String
+    var defaultClientID: String { clientID }
+    func token(for key: TokenKey) async throws -> AccessToken {
+        throw GraphError(code: .configuration, message: "no credential is configured for this command",
+                         fix: "set AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE")
+    }
+    func invalidate(_ token: AccessToken, for key: TokenKey) {}
 }

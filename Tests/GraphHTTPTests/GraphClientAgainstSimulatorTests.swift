@@ -18,7 +18,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("a client secret gets a token and pages full users and groups rounds that match the truth")
     func clientSecretRound() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let users = try await DeltaRound.collect(tenant, .users)
             let groups = try await DeltaRound.collect(tenant, .groups)
@@ -42,7 +42,7 @@ struct GraphClientAgainstSimulatorTests {
         try await SimulatorHarness.with { sim in
             let registered = try RegisteredCertificate(pem: certificatePEM)
             try sim.simulator.withTenant(0) { $0.apps[0].certificates = [registered] }
-            let runtime = try sim.runtime(["AZURE_CLIENT_CERTIFICATE_PATH": combinedPath], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.certificate(path: combinedPath), logger: RecordingLog().logger)
             guard case .certificate = runtime.configuration.credential else {
                 Issue.record("expected a certificate credential, got \(runtime.configuration.credential)")
                 return
@@ -62,7 +62,7 @@ struct GraphClientAgainstSimulatorTests {
         try TestCredentials.federatedJWT(issuer: Self.issuer, subject: Self.subject).write(toFile: file, atomically: true, encoding: .utf8)
         try await SimulatorHarness.with { sim in
             try sim.simulator.withTenant(0) { $0.apps[0].federated = [FederatedCredential(issuer: Self.issuer, subject: Self.subject)] }
-            let runtime = try sim.runtime(["AZURE_FEDERATED_TOKEN_FILE": file], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.federatedTokenFile(path: file), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let users = try await DeltaRound.collect(tenant, .users)
             #expect(users.userIDs == sim.liveUserIDs)
@@ -97,7 +97,7 @@ struct GraphClientAgainstSimulatorTests {
         // (before it checks the token), with room for a loaded machine.
         try await SimulatorHarness.with(pageSize: 12, configure: { $0.tokenLifetime = 6 }) { sim in
             try sim.addFaults(#"{"kind":"latency","pathPrefix":"/v1.0/users/delta","probability":1,"latencyMs":250}"#)
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let started = ContinuousClock.now
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users)
             #expect(ContinuousClock.now - started > .seconds(6), "the round must outlive the first token")
@@ -113,7 +113,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("a 401 for an expired token mid-round renews the token once and the round completes")
     func tokenExpiryFault() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                 if page == 2 { try sim.addFaults(#"{"kind":"tokenExpiry","pathPrefix":"/v1.0/users/delta"}"#) }
             }
@@ -131,7 +131,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("tenant discovery turns a verified domain into the tenant GUID through the OpenID configuration")
     func discovery() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let expected = try #require(UUID(uuidString: sim.tenant.id))
             for domain in ["tenant1-verified.example", "TENANT1.onmicrosoft.com"] {
                 let found = try await runtime.client.discoverTenant(domain: domain)
@@ -145,7 +145,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("domain(name:) reports the verified and the unverified generated domains as such")
     func domains() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let verified = try await tenant.domain(name: "tenant1-verified.example")
             let unverified = try await tenant.domain(name: "tenant1-unverified.example")

@@ -55,7 +55,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("a faulty round still ends complete and correct, and honours every Retry-After", arguments: scenarios)
     func faultyRound(_ scenario: Scenario) async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             var injectedAt: ContinuousClock.Instant?
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                 if page == 1 {
@@ -80,7 +80,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("each throttled retry waits at least the Retry-After of the 429 before it")
     func retryAfterSpacing() async throws {
         try await SimulatorHarness.with(users: 50, groups: 2) { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             // Warm the token so only delta requests are timed.
             _ = try await tenant.fetchDeltaPage(resource: .users, link: tenant.initialDeltaURL(.users))
@@ -100,7 +100,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("a nextLink naming another host is refused as foreignLink and no token reaches that host")
     func foreignNextLink() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(["AZURE_CLIENT_SECRET": sim.clientSecret], logger: RecordingLog().logger)
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             do {
                 _ = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                     if page == 1 { try sim.addFaults(#"{"kind":"foreignNextLink","pathPrefix":"/v1.0/users/delta"}"#) }

@@ -4,16 +4,16 @@ import GraphHTTP
 import Logging
 import Testing
 
-@Suite("Building a production client from the environment")
+@Suite("Building a production client from its settings")
 struct GraphRuntimeTests {
     private let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     private let clientID = "11111111-2222-3333-4444-555555555555"
 
     @Test("a secret configuration yields a client bound to the configured Graph host")
     func secret() throws {
-        let runtime = try GraphClient.make(environment: ["AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "hunter2",
-                                                         "DIRSYNC_GRAPH_URL": "http://127.0.0.1:9", "AZURE_AUTHORITY_HOST": "http://127.0.0.1:9"],
-                                           version: "0.1", logger: logger)
+        let credentials = GraphCredentialConfiguration(clientID: clientID, credential: .secret(Secret("hunter2")),
+                                                       endpoints: GraphEndpoints(graphBaseURL: "http://127.0.0.1:9", authorityHost: "http://127.0.0.1:9"))
+        let runtime = try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
         #expect(runtime.client.tenant("t").initialDeltaURL(.users).hasPrefix("http://127.0.0.1:9/v1.0/users/delta"))
         #expect(runtime.tokens.defaultClientID == clientID)
         #expect(!"\(runtime.configuration)".contains("hunter2"))
@@ -22,7 +22,8 @@ struct GraphRuntimeTests {
     @Test("a certificate path that does not exist fails at start-up with a configuration error naming it")
     func missingCertificate() {
         do {
-            _ = try GraphClient.make(environment: ["AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/dirsync.pem"], version: "0.1", logger: logger)
+            let credentials = GraphCredentialConfiguration(clientID: clientID, credential: .certificate(path: "/nonexistent/dirsync.pem"))
+            _ = try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
             Issue.record("expected a configuration error")
         } catch let error as GraphError {
             #expect(error.code == .configuration)

@@ -61,21 +61,16 @@ final class SimulatorHarness: Sendable {
     /// Retries quickly (the simulator's faults are short), so the tests stay fast; `Retry-After` is still honoured.
     static let fastRetries = RetryPolicy(maxAttempts: 8, baseDelay: 0.05, maxDelay: 0.4)
 
-    /// A production client built from ``environment(_:clientID:)`` by `GraphClient.make`.
-    func runtime(_ credential: [String: String], clientID: String? = nil, deadline: Date? = nil, logger: Logger) throws -> GraphRuntime {
-        try GraphClient.make(environment: environment(credential, clientID: clientID), version: "e2e", deadline: deadline,
-                             retryPolicy: Self.fastRetries, logger: logger)
+    /// A production client built by `GraphRuntime.make`, with Graph and the identity platform both at the simulator.
+    func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, logger: Logger) throws -> GraphRuntime {
+        let credentials = GraphCredentialConfiguration(clientID: clientID ?? self.clientID, credential: credential,
+                                                       endpoints: GraphEndpoints(graphBaseURL: baseURL, authorityHost: baseURL))
+        return try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "e2e", deadline: deadline,
+                                     retryPolicy: Self.fastRetries, logger: logger)
     }
 
     /// The first tenant (a snapshot).
     var tenant: Tenant { simulator.tenant(0) }
-
-    /// The environment `dirsync` would get: client id, Graph root and authority both at the simulator, plus `credential`.
-    func environment(_ credential: [String: String], clientID: String? = nil) -> [String: String] {
-        var environment = ["AZURE_CLIENT_ID": clientID ?? self.clientID, "DIRSYNC_GRAPH_URL": baseURL, "AZURE_AUTHORITY_HOST": baseURL]
-        environment.merge(credential) { _, new in new }
-        return environment
-    }
 
     /// Adds fault rules through the control API (in-process, no socket): JSON as `POST /_graphsim/faults` takes it.
     func addFaults(_ json: String) throws {

@@ -4,8 +4,7 @@ import Foundation
 ///
 /// The one place that knows the wire format of a delta page. Pages are read by the byte-level
 /// decoder (``decodeSpans(_:as:)``); the `JSONSerialization` reader (``decodeWithFoundation(_:as:)``)
-/// is the reference it is tested against, and can be selected with `DIRSYNC_JSON_DECODER=foundation`
-/// for comparisons. Problems with single entries become ``Diagnostic``s and the entry
+/// is the reference it is tested against. Problems with single entries become ``Diagnostic``s and the entry
 /// is skipped; problems with the page as a whole throw ``MalformedPageError``, which the retry policy
 /// treats like a truncated body.
 public enum DeltaPageDecoder {
@@ -17,22 +16,20 @@ public enum DeltaPageDecoder {
     /// - Throws: ``MalformedPageError`` when the body is not JSON, lacks `value`, or carries both or
     ///   neither of `@odata.nextLink` and `@odata.deltaLink`.
     public static func decode<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
-        try prepare(bytes, as: type).objects()
+        try prepare(bytes, as: type, profiler: NoProfiler()).objects()
     }
 
     /// Validates one page and reads its continuation; its objects are read by
     /// ``PreparedDeltaPage/objects()``. A round needs only the continuation to ask for the next page,
     /// so the larger part of decoding can overlap that request.
+    /// - Parameter profiler: where the CPU spent decoding is counted.
     /// - Throws: ``MalformedPageError``, as ``decode(_:as:)`` does: a page that passes here always reads.
-    public static func prepare<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> PreparedDeltaPage<Object> {
-        SyncProfile.pageRead()
-        return try SyncProfile.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
-            if SyncProfile.useFoundationDecoder {
-                let page = try decodeWithFoundation(bytes, as: type)
-                return PreparedDeltaPage(continuation: page.continuation) { page }
-            }
+    public static func prepare<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self,
+                                                    profiler: any Profiler) throws(MalformedPageError) -> PreparedDeltaPage<Object> {
+        profiler.pageRead()
+        return try profiler.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
             let validated = try validateSpans(bytes, as: type)
-            return PreparedDeltaPage(continuation: validated.continuation) { validated.objects() }
+            return PreparedDeltaPage(continuation: validated.continuation, profiler: profiler) { validated.objects() }
         }
     }
 
@@ -266,15 +263,17 @@ enum JSONValue {
 public struct PreparedDeltaPage<Object: DeltaObject>: Sendable {
     /// The page's nextLink or deltaLink.
     public let continuation: DeltaContinuation
+    private let profiler: any Profiler
     private let read: @Sendable () -> DeltaPage<Object>
 
-    init(continuation: DeltaContinuation, read: @escaping @Sendable () -> DeltaPage<Object>) {
+    init(continuation: DeltaContinuation, profiler: any Profiler, read: @escaping @Sendable () -> DeltaPage<Object>) {
         self.continuation = continuation
+        self.profiler = profiler
         self.read = read
     }
 
     /// Reads the page's objects (entries that cannot be read become diagnostics).
     public func objects() -> DeltaPage<Object> {
-        SyncProfile.measure(.decode) { read() }
+        profiler.measure(.decode) { read() }
     }
 }

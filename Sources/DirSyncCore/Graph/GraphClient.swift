@@ -38,6 +38,8 @@ public final class GraphClient: Sendable {
     private let tokens: any AccessTokenSource
     private let time: any TimeSource
     private let logger: Logger
+    /// Where the CPU of decoding Graph's pages is counted.
+    let profiler: any Profiler
     private let linkGuard: LinkGuard
     private let retry: RetryLoop
     private let counters = Locked(GraphRequestStatistics())
@@ -49,15 +51,17 @@ public final class GraphClient: Sendable {
     ///   - time: clock and sleep.
     ///   - random: a source of values in `0..<1` for backoff jitter.
     ///   - logger: where retries and throttling are logged (metadata only, never tokens).
+    ///   - profiler: counts the CPU of decoding pages.
     /// - Throws: ``GraphError/Code/configuration`` when the Graph base URL is unusable.
     public init(configuration: Configuration, transport: any HTTPTransport, tokens: any AccessTokenSource,
                 time: any TimeSource = SystemTimeSource(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                logger: Logger) throws {
+                logger: Logger, profiler: any Profiler = NoProfiler()) throws {
         self.configuration = configuration
         self.transport = transport
         self.tokens = tokens
         self.time = time
         self.logger = logger
+        self.profiler = profiler
         self.linkGuard = try LinkGuard(graphBaseURL: configuration.endpoints.graphBaseURL)
         self.retry = RetryLoop(policy: configuration.retryPolicy, time: time, deadline: configuration.deadline, random: random, logger: logger)
     }

@@ -36,10 +36,10 @@ public struct GraphTenantClient: Sendable {
     public func fetchPreparedDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws
         -> (page: PreparedDeltaPage<Object>, info: GraphResponseInfo)
     {
-        // Headers are not carried by links (graph-delta-facts §1): send Prefer on every page.
+        // Graph does not carry request headers into its links: send Prefer on every page.
         let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
         let result = try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
-            try DeltaPageDecoder.prepare(response.body, as: Object.self)
+            try DeltaPageDecoder.prepare(response.body, as: Object.self, profiler: client.profiler)
         }
         // Refuse a page whose continuation leaves Graph before the caller can store that link as the
         // round's resume point: stored, it would fail every later run. The previous link stays current.

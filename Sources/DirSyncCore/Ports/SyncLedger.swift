@@ -19,6 +19,19 @@ public protocol SyncLedger: Sendable {
     func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore
 }
 
+/// The process that runs a sync, recorded with each run so a crashed one can be recognised.
+public struct RunIdentity: Sendable, Equatable {
+    /// The host name.
+    public var host: String
+    /// The process id.
+    public var processID: Int
+
+    public init(host: String, processID: Int) {
+        self.host = host
+        self.processID = processID
+    }
+}
+
 /// The mode a run record shows.
 public enum RunMode: String, Sendable, Equatable, Codable {
     case full, incremental, resync

@@ -315,7 +315,7 @@ public struct RoundRunner: Sendable {
     }
 
     static func plan(_ pages: [AnyDeltaPage]) -> PagePlan {
-        SyncProfile.measure(.plan) { DeltaPlanner.plan(pages: pages) }
+        NoProfiler().measure(.plan) { DeltaPlanner.plan(pages: pages) }
     }
 }
 

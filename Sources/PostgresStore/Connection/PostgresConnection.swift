@@ -19,11 +19,14 @@ public final class PostgresConnection: Sendable {
     private let box: Box
     /// The logger NOTICEs and statement failures go to.
     public let logger: Logger
+    /// Where the CPU of libpq calls (and of encoding rows for them) is counted.
+    public let profiler: any Profiler
 
-    private init(worker: BlockingWorker, box: Box, logger: Logger) {
+    private init(worker: BlockingWorker, box: Box, logger: Logger, profiler: any Profiler) {
         self.worker = worker
         self.box = box
         self.logger = logger
+        self.profiler = profiler
     }
 
     deinit {
@@ -34,12 +37,13 @@ public final class PostgresConnection: Sendable {
     /// - Parameters:
     ///   - configuration: where to connect.
     ///   - logger: receives server NOTICEs at debug level.
+    ///   - profiler: counts the CPU of libpq calls (``ProfilePhase/write``).
     /// - Throws: ``PostgresError`` whose description names host, port and database and a fix.
-    public static func connect(_ configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+    public static func connect(_ configuration: PostgresConfiguration, logger: Logger, profiler: any Profiler = NoProfiler()) async throws -> PostgresConnection {
         let worker = BlockingWorker(name: "dirsync-postgres")
         do {
             let box = try await worker.run { Box(try LibPQConnection(configuration: configuration, logger: logger)) }
-            let connection = PostgresConnection(worker: worker, box: box, logger: logger)
+            let connection = PostgresConnection(worker: worker, box: box, logger: logger, profiler: profiler)
             try await connection.execute("SET TimeZone = 'UTC'")
             try await connection.execute("SET DateStyle = 'ISO'")
             return connection
@@ -49,13 +53,29 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (LibPQConnection) throws -> T) async throws -> T {
+    /// Opens a session, runs `body` with it and closes it, whether `body` returns or throws: the
+    /// session never outlives the scope.
+    public static func withConnection<T>(_ configuration: PostgresConfiguration, logger: Logger, profiler: any Profiler = NoProfiler(),
+                                         _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await connect(configuration, logger: logger, profiler: profiler)
+        do {
+            let value = try await body(connection)
+            await connection.close()
+            return value
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func onSession<T: Sendable>(_ body: @escaping @Sendable (LibPQConnection) throws -> T) async throws -> T {
         let box = self.box
+        let profiler = profiler
         return try await worker.run {
             guard let connection = box.connection else {
                 throw PostgresError(code: .connectionLost, message: "the connection was closed")
             }
-            return try SyncProfile.measure(.write) { try body(connection) }
+            return try profiler.measure(.write) { try body(connection) }
         }
     }
 
@@ -67,7 +87,7 @@ public final class PostgresConnection: Sendable {
     public func query(_ sql: SQL, name: String? = nil) async throws -> PostgresRows {
         var statement = sql
         if let name { statement.name = name }
-        return try await withConnection { [statement] in try $0.execute(statement) }
+        return try await onSession { [statement] in try $0.execute(statement) }
     }
 
     /// Runs a statement whose rows are not needed.
@@ -78,14 +98,14 @@ public final class PostgresConnection: Sendable {
 
     /// Runs trusted SQL text holding several statements and no parameters (migration files only).
     public func executeScript(_ text: String, label: String) async throws {
-        try await withConnection { try $0.executeScript(text, label: label) }
+        try await onSession { try $0.executeScript(text, label: label) }
     }
 
     /// Streams COPY text-format rows into `statement` (`COPY table (columns) FROM STDIN`).
     /// - Returns: the number of rows copied.
     @discardableResult
     public func copyIn(_ statement: SQL, data: [UInt8]) async throws -> Int {
-        try await withConnection { try $0.copyIn(statement, data: data) }
+        try await onSession { try $0.copyIn(statement, data: data) }
     }
 
     /// Streams a ``CopyBuffer`` into `statement`.

@@ -272,7 +272,7 @@ public final class PostgresRoundStore: RoundStore {
             let earlier = state[keyPath: previous]
             let repeated = changes.indices.filter { earlier[changes[$0].id] != nil }
             let fresh = changes.indices.filter { earlier[changes[$0].id] == nil }
-            let rows = SyncProfile.measure(.write) {
+            let rows = connection.profiler.measure(.write) {
                 var rows = CopyBuffer()
                 for index in fresh { rows.appendNew(changes[index], tenant: tenantID, round: stamp) }
                 return rows
@@ -306,7 +306,7 @@ public final class PostgresRoundStore: RoundStore {
     /// Stages `changes`, merges them in one statement, and un-stages deletions of objects that came
     /// back (restored, or reported again after a removal earlier in the round).
     private func mergeObjects<Change: StagedChange>(_ changes: [Change], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
-        let staged = SyncProfile.measure(.write) {
+        let staged = connection.profiler.measure(.write) {
             var staged = CopyBuffer()
             for change in changes { staged.appendStaged(change) }
             return staged
@@ -325,7 +325,7 @@ public final class PostgresRoundStore: RoundStore {
     /// Inserts the plan's memberships (a full round also stamps existing ones); returns those that are new.
     private func addMemberships(_ additions: [MembershipAddition], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
         if newRows.withLock({ $0.members }) {
-            let rows = SyncProfile.measure(.write) {
+            let rows = connection.profiler.measure(.write) {
                 var rows = CopyBuffer()
                 for addition in additions {
                     rows.append(tenantID)
@@ -347,7 +347,7 @@ public final class PostgresRoundStore: RoundStore {
                 if $0.memberConflicts >= Self.maxConflicts { $0.members = false }
             }
         }
-        let staged = SyncProfile.measure(.write) {
+        let staged = connection.profiler.measure(.write) {
             var staged = CopyBuffer()
             for addition in additions {
                 staged.append(addition.groupID)

@@ -7,14 +7,17 @@ import Logging
 public final class PostgresSyncLedger: SyncLedger {
     private let connection: PostgresConnection
     private let configuration: PostgresConfiguration
+    private let identity: RunIdentity
     private let logger: Logger
 
     /// - Parameters:
     ///   - connection: the session that will hold the tenant lock.
     ///   - configuration: how round stores open their own sessions.
-    public init(connection: PostgresConnection, configuration: PostgresConfiguration, logger: Logger) {
+    ///   - identity: the process, recorded with each run it starts.
+    public init(connection: PostgresConnection, configuration: PostgresConfiguration, identity: RunIdentity, logger: Logger) {
         self.connection = connection
         self.configuration = configuration
+        self.identity = identity
         self.logger = logger
     }
 
@@ -35,8 +38,7 @@ public final class PostgresSyncLedger: SyncLedger {
     }
 
     public func startRun(tenantID: UUID, mode: RunMode) async throws -> Int64 {
-        let host = ProcessInfo.processInfo.hostName
-        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let (host, pid) = (identity.host, identity.processID)
         let row = try await connection.query("""
             INSERT INTO directory.sync_runs (tenant_id, mode, state, host, pid) VALUES (\(tenantID), \(mode.rawValue), 'running', \(host), \(pid))
             RETURNING run_id
@@ -68,7 +70,7 @@ public final class PostgresSyncLedger: SyncLedger {
     }
 
     public func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore {
-        let session = try await PostgresConnection.connect(configuration, logger: logger)
+        let session = try await PostgresConnection.connect(configuration, logger: logger, profiler: connection.profiler)
         return PostgresRoundStore(connection: session, tenantID: tenantID, resource: resource, runID: runID)
     }
 }

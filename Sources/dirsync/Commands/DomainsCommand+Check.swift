@@ -23,15 +23,10 @@ extension DomainsCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var graph: GraphOptions
+        @OptionGroup var tenantOptions: TenantOptions
 
         @Argument(help: "The domains to check; they need not be onboarded yet.")
         var domains: [String]
-
-        @Option(name: .long, help: "The Entra tenant id (GUID) of the domains, when it cannot be discovered yet.")
-        var tenantID: String?
-
-        @Option(name: .long, help: "The app registration's client id (GUID), if not the domain's or AZURE_CLIENT_ID.")
-        var clientID: String?
 
         @Option(name: .long, help: "Output format: table (text) or json.")
         var format: OutputFormat = .table
@@ -39,36 +34,41 @@ extension DomainsCommand {
         func validate() throws {
             guard !domains.isEmpty else { throw ValidationError("name at least one domain") }
             for domain in domains { do { _ = try DomainName.normalize(domain) } catch { throw ValidationError(error.description) } }
-            if let tenantID, UUID(uuidString: tenantID) == nil { throw ValidationError("--tenant-id '\(tenantID)' is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)") }
-            if let clientID, UUID(uuidString: clientID) == nil { throw ValidationError("--client-id '\(clientID)' is not a GUID (like 11111111-2222-3333-4444-555555555555)") }
         }
 
         func run() async throws {
             let logger = global.makeLogger()
             let names = try domains.map(DomainName.normalize)
-            let runtime = try graph.runtime(logger: logger)
+            let configuration = try global.configuration(cloud: graph.cloud)
+            let runtime = try configuration.graphRuntime(logger: logger)
             let checker = DomainChecker(client: runtime.client, tokens: runtime.tokens, logger: logger)
-            let environment = ProcessInfo.processInfo.environment
-            let connection: PostgresConnection? = if let url = environment["DATABASE_URL"], !url.isEmpty {
-                try await Database.connect(environment: environment, logger: logger)
+            // The check works before a database exists; with DATABASE_URL it reads and records onboarded domains.
+            let results = if configuration.databaseURLIsSet {
+                try await configuration.withDatabase(logger: logger) { connection in
+                    try await check(names, checker: checker, runtime: runtime,
+                                    store: PostgresDomainStore(connection: connection), checks: PostgresDomainChecks(connection: connection))
+                }
             } else {
-                nil
+                try await check(names, checker: checker, runtime: runtime, store: nil, checks: nil)
             }
-            defer { if let connection { Task { await connection.close() } } }
-            let store = connection.map(PostgresDomainStore.init(connection:))
-            let checks = connection.map(PostgresDomainChecks.init(connection:))
 
+            switch format {
+            case .table: print(Self.text(results, databaseConfigured: configuration.databaseURLIsSet))
+            case .json: print(try Self.json(results))
+            }
+            let failed = results.filter { !$0.report.ok }.map(\.report.domain)
+            if !failed.isEmpty {
+                throw CommandFailure(.failure, "\(failed.count) of \(results.count) domain(s) not ready to sync: \(failed.joined(separator: ", ")); the lines marked ✗ say what to fix")
+            }
+        }
+
+        private func check(_ names: [String], checker: DomainChecker, runtime: GraphRuntime, store: PostgresDomainStore?,
+                           checks: PostgresDomainChecks?) async throws -> [(report: DomainCheckReport, recorded: Bool)] {
             var results: [(report: DomainCheckReport, recorded: Bool)] = []
             for name in names {
                 let record = try await store?.find(name)
-                let tenant: (UUID, TenantSource)? = if let tenantID, let id = UUID(uuidString: tenantID) {
-                    (id, .option)
-                } else if let record {
-                    (record.tenantID, .onboarded)
-                } else {
-                    nil
-                }
-                let client = clientID?.lowercased() ?? record?.clientID?.uuidString.lowercased() ?? runtime.configuration.clientID
+                let tenant = TenantResolution.known(flag: tenantOptions.tenant, record: record)
+                let client = tenantOptions.clientID?.lowercased() ?? record?.clientID?.uuidString.lowercased() ?? runtime.configuration.clientID
                 let facts = await checker.facts(domain: name, tenant: tenant, clientID: client) { tenant in
                     AdminConsentLink(clientID: client, tenant: tenant, endpoints: runtime.configuration.endpoints, state: AdminConsentLink.randomState()).url
                 }
@@ -79,15 +79,7 @@ extension DomainsCommand {
                 }
                 results.append((report, recorded))
             }
-
-            switch format {
-            case .table: print(Self.text(results, databaseConfigured: connection != nil))
-            case .json: print(try Self.json(results))
-            }
-            let failed = results.filter { !$0.report.ok }.map(\.report.domain)
-            if !failed.isEmpty {
-                throw CommandFailure(.failure, "\(failed.count) of \(results.count) domain(s) not ready to sync: \(failed.joined(separator: ", ")); the lines marked ✗ say what to fix")
-            }
+            return results
         }
 
         static func text(_ results: [(report: DomainCheckReport, recorded: Bool)], databaseConfigured: Bool) -> String {

@@ -22,6 +22,7 @@ extension DomainsCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var graph: GraphOptions
+        @OptionGroup var tenantOptions: TenantOptions
 
         @Argument(help: "The domain, e.g. contoso.com; it need not be onboarded yet.")
         var domain: String
@@ -29,49 +30,24 @@ extension DomainsCommand {
         @Option(name: .long, help: "Where Entra sends the admin afterwards (https, or http for localhost). Default: the app's registered redirect URI.")
         var redirectURI: String?
 
-        @Option(name: .long, help: "The Entra tenant id (GUID), when the domain cannot be discovered yet.")
-        var tenantID: String?
-
-        @Option(name: .long, help: "The app registration's client id (GUID), if not the domain's or AZURE_CLIENT_ID.")
-        var clientID: String?
-
         @Option(name: .long, help: "Output format: table (text) or json.")
         var format: OutputFormat = .table
 
         func validate() throws {
             do { _ = try DomainName.normalize(domain) } catch { throw ValidationError(error.description) }
             if let redirectURI { do { _ = try AdminConsentLink.validateRedirectURI(redirectURI) } catch { throw ValidationError(error.description) } }
-            if let tenantID, UUID(uuidString: tenantID) == nil { throw ValidationError("--tenant-id '\(tenantID)' is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)") }
-            if let clientID, UUID(uuidString: clientID) == nil { throw ValidationError("--client-id '\(clientID)' is not a GUID (like 11111111-2222-3333-4444-555555555555)") }
         }
 
         func run() async throws {
             let logger = global.makeLogger()
             let name = try DomainName.normalize(domain)
-            var environment = ProcessInfo.processInfo.environment
-            if let cloud = graph.cloud { environment["DIRSYNC_CLOUD"] = cloud }
-            let settings: AdminConsentLink.Settings
-            do { settings = try AdminConsentLink.Settings(environment: environment) } catch { throw CommandFailure.configuration(error.description) }
-
-            let record = try await DomainsCommand.onboardedRecord(name, environment: environment, logger: logger)
-            guard let client = clientID?.lowercased() ?? record?.clientID?.uuidString.lowercased() ?? settings.clientID else {
+            let configuration = try global.configuration(cloud: graph.cloud)
+            let record = try await DomainsCommand.onboardedRecord(name, configuration: configuration, logger: logger)
+            guard let client = tenantOptions.clientID?.lowercased() ?? record?.clientID?.uuidString.lowercased() ?? configuration.clientID else {
                 throw CommandFailure.configuration("AZURE_CLIENT_ID is not set: set it to the application (client) id of the dirsync app registration, or pass --client-id")
             }
-            let tenant: UUID
-            if let tenantID, let id = UUID(uuidString: tenantID) {
-                tenant = id
-            } else if let record {
-                tenant = record.tenantID
-            } else {
-                let discovery = try GraphClient(configuration: .init(endpoints: settings.endpoints, version: DirSync.version),
-                                                transport: CurlTransport(), tokens: NoTokens(clientID: client), logger: logger)
-                do {
-                    tenant = try await discovery.discoverTenant(domain: name).tenantID
-                } catch let error as GraphError {
-                    throw CommandFailure(.failure, "cannot find the tenant of \(name): \(error.description) Pass --tenant-id if you know it.")
-                }
-            }
-            let link = AdminConsentLink(clientID: client, tenant: tenant.uuidString.lowercased(), endpoints: settings.endpoints,
+            let tenant = try await DomainsCommand.tenant(of: name, flag: tenantOptions.tenant, record: record, configuration: configuration, logger: logger)
+            let link = AdminConsentLink(clientID: client, tenant: tenant.id.uuidString.lowercased(), endpoints: configuration.endpoints,
                                         redirectURI: redirectURI, state: AdminConsentLink.randomState())
             switch format {
             case .table: print(Self.text(link, domain: name))
@@ -108,23 +84,4 @@ extension DomainsCommand {
             return String(decoding: data, as: UTF8.self)
         }
     }
-
-    /// The onboarded record of `domain`, when `DATABASE_URL` is set (otherwise `nil` without connecting).
-    static func onboardedRecord(_ domain: String, environment: [String: String], logger: Logger) async throws -> DomainRecord? {
-        guard let url = environment["DATABASE_URL"], !url.isEmpty else { return nil }
-        let connection = try await Database.connect(environment: environment, logger: logger)
-        let record = try await PostgresDomainStore(connection: connection).find(domain)
-        await connection.close()
-        return record
-    }
-}
-
-/// A token source for requests that need none (tenant discovery); asking it for a token is a bug.
-private struct NoTokens: AccessTokenSource {
-    let clientID: String
-    var defaultClientID: String { clientID }
-    func token(for key: TokenKey) async throws -> AccessToken {
-        throw GraphError(code: .configuration, message: "no credential is configured for this command")
-    }
-    func invalidate(_ token: AccessToken, for key: TokenKey) {}
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DirSyncCore
 import Foundation
 import GraphHTTP
+import Logging
 import PostgresStore
 
 /// `dirsync domains`: onboard, list and remove customer domains.
@@ -18,43 +19,31 @@ struct DomainsCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var graph: GraphOptions
+        @OptionGroup var tenantOptions: TenantOptions
 
         @Argument(help: "The domain, e.g. contoso.com (lower-cased).")
         var domain: String
 
-        @Option(name: .long, help: "The Entra tenant id (GUID). Discovered from the domain when omitted.")
-        var tenantID: String?
-
-        @Option(name: .long, help: "The app registration (client id GUID) to use for this domain's tenant, if not AZURE_CLIENT_ID.")
-        var clientID: String?
-
         func validate() throws {
-            if let tenantID, UUID(uuidString: tenantID) == nil { throw ValidationError("--tenant-id '\(tenantID)' is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)") }
-            if let clientID, UUID(uuidString: clientID) == nil { throw ValidationError("--client-id '\(clientID)' is not a GUID (like 11111111-2222-3333-4444-555555555555)") }
             do { _ = try DomainName.normalize(domain) } catch { throw ValidationError(error.description) }
         }
 
         func run() async throws {
             let logger = global.makeLogger()
+            let configuration = try global.configuration(cloud: graph.cloud, clientID: tenantOptions.clientID)
             let name = try DomainName.normalize(domain)
-            let tenant: UUID
-            if let tenantID, let id = UUID(uuidString: tenantID) {
-                tenant = id
-            } else {
-                let runtime = try graph.runtime(logger: logger)
+            let clientID = tenantOptions.clientID.flatMap(UUID.init(uuidString:))
+            try await configuration.withDatabase(logger: logger) { connection in
+                let store = PostgresDomainStore(connection: connection)
+                // A domain added again keeps its tenant unless --tenant-id says otherwise.
+                let tenant = try await DomainsCommand.tenant(of: name, flag: tenantOptions.tenant, record: try await store.find(name),
+                                                             configuration: configuration, logger: logger)
                 do {
-                    tenant = try await runtime.client.discoverTenant(domain: name).tenantID
-                } catch let error as GraphError {
-                    throw CommandFailure(.failure, "cannot find the tenant of \(name): \(error.description); pass --tenant-id if you know it")
+                    let record = try await store.add(domain: name, tenantID: tenant.id, clientID: clientID)
+                    print("onboarded \(record.domain) (tenant \(record.tenantID.uuidString.lowercased())); it is checked and synced by the next dirsync run")
+                } catch let refusal as PostgresDomainStore.Refusal {
+                    throw CommandFailure(.usage, refusal.message)
                 }
-            }
-            let connection = try await Database.connect(logger: logger)
-            defer { Task { await connection.close() } }
-            do {
-                let record = try await PostgresDomainStore(connection: connection).add(domain: name, tenantID: tenant, clientID: clientID.flatMap(UUID.init(uuidString:)))
-                print("onboarded \(record.domain) (tenant \(record.tenantID.uuidString.lowercased())); it is checked and synced by the next dirsync run")
-            } catch let refusal as PostgresDomainStore.Refusal {
-                throw CommandFailure(.usage, refusal.message)
             }
         }
     }
@@ -69,9 +58,8 @@ struct DomainsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = global.makeLogger()
-            let connection = try await Database.connect(logger: logger)
-            defer { Task { await connection.close() } }
-            let domains = try await PostgresDomainStore(connection: connection).list()
+            let configuration = try global.configuration()
+            let domains = try await configuration.withDatabase(logger: logger) { try await PostgresDomainStore(connection: $0).list() }
             switch format {
             case .table: print(DomainTable.render(domains))
             case .json: print(try DomainTable.json(domains))
@@ -98,21 +86,45 @@ struct DomainsCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = global.makeLogger()
             let name = try DomainName.normalize(domain)
-            let connection = try await Database.connect(logger: logger)
-            defer { Task { await connection.close() } }
-            let store = PostgresDomainStore(connection: connection)
-            do {
-                if purge {
-                    let rows = try await store.purge(name)
-                    print("removed \(name) and deleted \(rows) directory rows of its tenant")
-                } else {
-                    try await store.disable(name)
-                    print("disabled \(name); its tenant's data stays (use --purge to delete it)")
+            let configuration = try global.configuration()
+            let purge = purge
+            try await configuration.withDatabase(logger: logger) { connection in
+                let store = PostgresDomainStore(connection: connection)
+                do {
+                    if purge {
+                        let rows = try await store.purge(name)
+                        print("removed \(name) and deleted \(rows) directory rows of its tenant")
+                    } else {
+                        try await store.disable(name)
+                        print("disabled \(name); its tenant's data stays (use --purge to delete it)")
+                    }
+                } catch let refusal as PostgresDomainStore.Refusal {
+                    throw CommandFailure(.usage, refusal.message)
                 }
-            } catch let refusal as PostgresDomainStore.Refusal {
-                throw CommandFailure(.usage, refusal.message)
             }
         }
+    }
+}
+
+extension DomainsCommand {
+    /// The tenant of `domain` for every `domains` command: `--tenant-id`, else the onboarded record,
+    /// else discovered from the domain's OpenID configuration (no credential needed).
+    static func tenant(of domain: String, flag: UUID?, record: DomainRecord?, configuration: Configuration,
+                       logger: Logger) async throws -> (id: UUID, source: TenantSource) {
+        do {
+            return try await TenantResolution.resolve(domain: domain, flag: flag, record: record) { name in
+                try await configuration.discoveryClient(logger: logger).discoverTenant(domain: name).tenantID
+            }
+        } catch let error as GraphError {
+            throw CommandFailure(.failure, "cannot find the tenant of \(domain): \(error.description) Pass --tenant-id if you know it.")
+        }
+    }
+
+    /// The onboarded record of `domain` when `DATABASE_URL` is set; `nil` without connecting otherwise
+    /// (these commands work before a database exists).
+    static func onboardedRecord(_ domain: String, configuration: Configuration, logger: Logger) async throws -> DomainRecord? {
+        guard configuration.databaseURLIsSet else { return nil }
+        return try await configuration.withDatabase(logger: logger) { try await PostgresDomainStore(connection: $0).find(domain) }
     }
 }
 

@@ -25,20 +25,21 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         let migrations = try EmbeddedMigrations.all()
-        let connection = try await Database.connect(logger: logger)
-        defer { Task { await connection.close() } }
-        let migrator = Migrator(connection: connection, migrations: migrations, logger: logger)
-        if status {
-            let entries = try await migrator.status()
-            print(Self.statusTable(entries))
-            return
-        }
-        let applied = try await migrator.migrate()
-        if applied.isEmpty {
-            print("schema is up to date (version \(migrations.last?.version ?? 0))")
-        } else {
-            for migration in applied { print("applied \(migration.fileName)") }
-            print("schema is now at version \(applied.last!.version)")
+        let configuration = try global.configuration()
+        let status = status
+        try await configuration.withDatabase(logger: logger) { connection in
+            let migrator = Migrator(connection: connection, migrations: migrations, logger: logger)
+            if status {
+                print(Self.statusTable(try await migrator.status()))
+                return
+            }
+            let applied = try await migrator.migrate()
+            if applied.isEmpty {
+                print("schema is up to date (version \(migrations.last?.version ?? 0))")
+            } else {
+                for migration in applied { print("applied \(migration.fileName)") }
+                print("schema is now at version \(applied.last!.version)")
+            }
         }
     }
 

@@ -59,83 +59,64 @@ struct RunCommand: AsyncParsableCommand {
         if shard != nil, !domains.isEmpty {
             throw ValidationError("--shard and --domain cannot be combined: a shard syncs the tenants the hash assigns it, --domain names tenants explicitly")
         }
-        _ = try parsedShard()
+        _ = try selection()
     }
 
-    /// `--shard` parsed; `nil` without it.
-    private func parsedShard() throws -> TenantShard? {
-        guard let shard else { return nil }
-        do { return try TenantShard(parsing: shard) } catch { throw ValidationError(error.description) }
+    /// Which domains the flags select.
+    private func selection() throws -> DomainSelection {
+        if let shard {
+            do { return .shard(try TenantShard(parsing: shard)) } catch { throw ValidationError(error.description) }
+        }
+        return domains.isEmpty ? .all : .named(try domains.map(DomainName.normalize))
     }
 
     func run() async throws {
         let logger = global.makeLogger()
-        let runtime = try graph.runtime(logger: logger, concurrentTenants: concurrency)
-        let connection = try await Database.connect(logger: logger)
-        let all = try await PostgresDomainStore(connection: connection).list()
-        await connection.close()
-        var selected = try select(from: all)
-        guard !selected.isEmpty else {
-            print("no enabled domains to sync; onboard one with dirsync domains add DOMAIN")
+        let configuration = try global.configuration(cloud: graph.cloud)
+        let profiler = configuration.profile ? CPUTimeProfiler() : nil
+        // Each tenant runs its rounds side by side, each with a request in flight, plus token requests.
+        let runtime = try configuration.graphRuntime(logger: logger, connections: 3 * concurrency + 1, profiler: profiler ?? NoProfiler())
+        let records = try await configuration.withDatabase(logger: logger) { try await PostgresDomainStore(connection: $0).list() }
+        let selection = try selection()
+        let options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
+        let plan: FleetPlan
+        do { plan = try FleetPlan.plan(domains: records, selection: selection, options: options) } catch { throw CommandFailure(.usage, error.message) }
+        if case .shard(let shard) = selection {
+            logger.info("this shard owns \(plan.tenants.count) of \(plan.enabledTenantCount) enabled tenants",
+                        metadata: ["shard": "\(shard)", "shard.tenants": "\(plan.tenants.count)", "tenants.enabled": "\(plan.enabledTenantCount)"])
+        }
+        if let nothingToDo = plan.nothingToDo {
+            print(nothingToDo)
             return
         }
-        if let shard = try parsedShard() {
-            let owned = selected.filter { shard.owns($0.tenantID) }
-            let ownedCount = Set(owned.map(\.tenantID)).count, enabledCount = Set(selected.map(\.tenantID)).count
-            logger.info("this shard owns \(ownedCount) of \(enabledCount) enabled tenants",
-                        metadata: ["shard": "\(shard)", "shard.tenants": "\(ownedCount)", "tenants.enabled": "\(enabledCount)"])
-            guard !owned.isEmpty else {
-                print("shard \(shard) owns none of the \(enabledCount) enabled tenants; nothing to sync")
-                return
-            }
-            selected = owned
-        }
-        let tenants = Dictionary(grouping: selected, by: \.tenantID).sorted { $0.key.uuidString < $1.key.uuidString }
-        let options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
-        let configuration = Database.configuration()
-        let concurrency = self.concurrency
+
         let reporter = ProgressReporter(interactive: isatty(STDERR_FILENO) == 1 && global.logFormat != .json, logger: logger)
         let reporting = Task { await reporter.run() }
-
-        let work = Task {
-            try await withThrowingTaskGroup(of: TenantSyncResult.self) { group in
-                var pending = tenants[...]
-                var results: [TenantSyncResult] = []
-                func startNext(_ group: inout ThrowingTaskGroup<TenantSyncResult, any Error>) {
-                    guard let (tenantID, domains) = pending.popFirst() else { return }
-                    group.addTask {
-                        let result = await Self.syncTenant(tenantID, domains: domains, options: options, runtime: runtime, database: configuration,
-                                                           logger: logger) { reporter.update(tenant: tenantID, report: $0) }
-                        reporter.finish(tenant: tenantID)
-                        return result
-                    }
-                }
-                for _ in 0..<concurrency { startNext(&group) }
-                while let result = try await group.next() {
-                    results.append(result)
-                    startNext(&group)
-                }
-                return results.sorted { $0.tenantID.uuidString < $1.tenantID.uuidString }
-            }
-        }
+        let wiring = TenantWiring(runtime: runtime, configuration: configuration, profiler: profiler ?? NoProfiler(), reporter: reporter, logger: logger)
+        let fleet = FleetRunner(concurrency: concurrency)
+        let work = Task { await fleet.run(plan) { try await wiring.sync($0) } }
         ShutdownSignals.install { _ in work.cancel() }
-        let results = try await work.value
+        let results = await work.value
         reporting.cancel()
         await reporting.value
+
         print(RunSummary.render(results))
-        if let metricsFile { try await writeMetrics(to: metricsFile, logger: logger) }
-        if let status = RunSummary.exitStatus(results), status != .success {
-            throw CommandFailure(status, RunSummary.headline(results))
+        if let metricsFile { try await writeMetrics(to: metricsFile, configuration: configuration, logger: logger) }
+        if let profiler { FileHandle.standardError.write(Data((profiler.report + "\n").utf8)) }
+        switch RunOutcome(results) {
+        case .succeeded: return
+        case .failed: throw CommandFailure(.failure, RunOutcome.headline(results) ?? "a tenant failed")
+        case .halted: throw CommandFailure(.halted, RunOutcome.headline(results) ?? "a tenant was halted")
         }
     }
 
     /// Writes the per-domain metrics next to `path` and renames it into place, so a collector never
     /// reads a half-written file.
-    private func writeMetrics(to path: String, logger: Logger) async throws {
-        let connection = try await Database.connect(logger: logger)
-        let statuses = try await StatusCommand.statuses(connection: connection, domains: [])
-        await connection.close()
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+    private func writeMetrics(to path: String, configuration: Configuration, logger: Logger) async throws {
+        let statuses = try await configuration.withDatabase(logger: logger) { connection in
+            try await StatusCommand.statuses(connection: connection, domains: [], now: configuration.time.now())
+        }
+        let temporary = path + ".tmp-\(configuration.identity.processID)"
         do {
             try Data(StatusRenderer.prometheus(statuses).utf8).write(to: URL(fileURLWithPath: temporary))
             if rename(temporary, path) != 0 {
@@ -148,61 +129,37 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure(.failure, "cannot write the metrics file \(path): \(error.localizedDescription); check that its directory exists and is writable")
         }
     }
+}
 
-    /// The enabled domains to sync: all of them, or those named with --domain (each must exist and be enabled).
-    private func select(from all: [DomainRecord]) throws -> [DomainRecord] {
-        guard !domains.isEmpty else { return all.filter(\.enabled) }
-        var chosen: [DomainRecord] = []
-        for name in try domains.map(DomainName.normalize) {
-            guard let record = all.first(where: { $0.domain == name }) else {
-                throw CommandFailure(.usage, "\(name) is not onboarded; add it with dirsync domains add \(name)")
-            }
-            guard record.enabled else {
-                throw CommandFailure(.usage, "\(name) is disabled; enable it again with dirsync domains add \(name)")
-            }
-            chosen.append(record)
-        }
-        // Other enabled domains of the chosen tenants come along: a tenant is synced once for all its domains.
-        let tenants = Set(chosen.map(\.tenantID))
-        return all.filter { $0.enabled && tenants.contains($0.tenantID) }
-    }
+/// Wires one tenant's sync: its Graph client view, a PostgreSQL session that holds its lock for the
+/// whole sync (closed when the sync ends), and the engine.
+struct TenantWiring: Sendable {
+    let runtime: GraphRuntime
+    let configuration: Configuration
+    let profiler: any Profiler
+    let reporter: ProgressReporter
+    let logger: Logger
 
-    /// Syncs one tenant on sessions of its own; never throws: failures become the tenant's result.
-    private static func syncTenant(_ tenantID: UUID, domains: [DomainRecord], options: RoundOptions, runtime: GraphRuntime,
-                                   database: PostgresConfiguration, logger: Logger,
-                                   progress: @escaping @Sendable (RoundReport) -> Void) async -> TenantSyncResult {
-        var tenantLogger = logger
-        tenantLogger[metadataKey: "tenant.id"] = "\(tenantID.uuidString.lowercased())"
-        let started = Date()
-        var tenantOptions = options
-        if options.deletionGuard.fixedLimit == nil, let limit = domains.compactMap(\.deletionLimit).min() {
-            tenantOptions.deletionGuard.fixedLimit = limit
-        }
+    func sync(_ work: TenantWork) async throws -> TenantSyncResult {
+        var logger = self.logger
+        logger[metadataKey: "tenant.id"] = "\(work.tenantID.uuidString.lowercased())"
+        defer { reporter.finish(tenant: work.tenantID) }
         do {
-            let client = try runtime.makeClient(logger: tenantLogger)
-            let clientID = domains.compactMap(\.clientID).first?.uuidString.lowercased()
-            let source = client.tenant(tenantID.uuidString.lowercased(), clientID: clientID)
-            let session = try await PostgresConnection.connect(database, logger: tenantLogger)
-            let ledger = PostgresSyncLedger(connection: session, configuration: database, logger: tenantLogger)
-            let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: tenantLogger,
-                                  throttledCount: { client.statistics.throttled })
-            let request = TenantSyncRequest(tenantID: tenantID, domains: domains, options: tenantOptions)
-            do {
-                let result = try await sync.run(request, progress: progress)
-                await session.close()
-                RunSummary.log(result, logger: tenantLogger)
-                return result
-            } catch {
-                await session.close()
-                throw error
+            let client = try runtime.makeClient(logger: logger)
+            let source = client.tenant(work.tenantID.uuidString.lowercased(), clientID: work.clientID)
+            let result = try await PostgresConnection.withConnection(configuration.database, logger: logger, profiler: profiler) { session in
+                let ledger = PostgresSyncLedger(connection: session, configuration: configuration.database, identity: configuration.identity, logger: logger)
+                let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger,
+                                      throttledCount: { client.statistics.throttled })
+                let request = TenantSyncRequest(tenantID: work.tenantID, domains: work.domains, options: work.options)
+                return try await sync.run(request) { reporter.update(tenant: work.tenantID, report: $0) }
             }
+            RunSummary.log(result, logger: logger)
+            return result
         } catch {
             let failure = SyncFailure.classify(error)
-            tenantLogger.error("tenant sync failed", metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
-            var result = TenantSyncResult(tenantID: tenantID, domains: domains.map(\.domain), state: failure.kind == .interrupted ? .interrupted : .failed,
-                                          mode: .incremental, dryRun: options.dryRun, startedAt: started, finishedAt: Date())
-            result.failure = failure
-            return result
+            logger.error("tenant sync failed", metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
+            throw error
         }
     }
 }

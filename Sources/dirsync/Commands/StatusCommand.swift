@@ -35,9 +35,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
-        let connection = try await Database.connect(logger: logger)
-        defer { Task { await connection.close() } }
-        let statuses = try await Self.statuses(connection: connection, domains: domains.map(DomainName.normalize))
+        let configuration = try global.configuration()
+        let names = try domains.map(DomainName.normalize)
+        let statuses = try await configuration.withDatabase(logger: logger) { connection in
+            try await Self.statuses(connection: connection, domains: names, now: configuration.time.now())
+        }
         switch format {
         case .table: print(StatusRenderer.table(statuses))
         case .json: print(try StatusRenderer.json(statuses))
@@ -53,8 +55,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// Current statuses of the named domains (all when empty); unknown names are a usage error.
-    static func statuses(connection: PostgresConnection, domains: [String]) async throws -> [DomainStatus] {
-        let now = Date()
+    static func statuses(connection: PostgresConnection, domains: [String], now: Date) async throws -> [DomainStatus] {
         var facts = try await PostgresStatusReader(connection: connection).facts()
         if !domains.isEmpty {
             for name in domains where !facts.contains(where: { $0.domain.domain == name }) {

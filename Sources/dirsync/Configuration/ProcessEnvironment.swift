@@ -1,16 +1,29 @@
 import Foundation
-import Logging
-import PostgresStore
 
-/// How commands reach PostgreSQL: `DATABASE_URL` when set, otherwise libpq's `PG*` variables.
-enum Database {
-    /// Opens a session as the environment says.
-    static func connect(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(configuration(environment: environment), logger: logger)
+/// The process environment, read once when a command starts: the only place dirsync reads it.
+/// Everything below the command line gets typed values from ``Configuration``.
+struct ProcessEnvironment: Sendable {
+    /// The variables as given.
+    let variables: [String: String]
+
+    init(_ variables: [String: String]) {
+        self.variables = variables
     }
 
-    /// The connection settings the environment describes.
-    static func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) -> PostgresConfiguration {
-        PostgresConfiguration(connectionString: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 })
+    /// The running process's environment.
+    static func current() -> ProcessEnvironment {
+        ProcessEnvironment(ProcessInfo.processInfo.environment)
+    }
+
+    /// The value of `key` with surrounding white space removed; `nil` when unset or blank.
+    func value(_ key: String) -> String? {
+        guard let raw = variables[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else { return nil }
+        return raw
+    }
+
+    /// The value of `key` exactly as set (secrets are not trimmed); `nil` when unset or empty.
+    func raw(_ key: String) -> String? {
+        guard let raw = variables[key], !raw.isEmpty else { return nil }
+        return raw
     }
 }

@@ -27,22 +27,6 @@ enum RunSummary {
         return parts.joined(separator: "; ")
     }
 
-    /// 1 if any tenant failed or a domain was unverified, else 3 if any was halted, else 0.
-    static func exitStatus(_ results: [TenantSyncResult]) -> ExitStatus? {
-        if results.contains(where: { $0.state == .failed || $0.state == .interrupted || !$0.unverifiedDomains.isEmpty }) { return .failure }
-        if results.contains(where: { $0.state == .halted }) { return .halted }
-        return .success
-    }
-
-    static func headline(_ results: [TenantSyncResult]) -> String {
-        let failed = results.filter { $0.state == .failed || $0.state == .interrupted || !$0.unverifiedDomains.isEmpty }.count
-        let halted = results.filter { $0.state == .halted }.count
-        var parts: [String] = []
-        if failed > 0 { parts.append("\(failed) of \(results.count) tenants failed") }
-        if halted > 0 { parts.append("\(halted) of \(results.count) tenants halted by the deletion guard (review, then run with --allow-deletes)") }
-        return parts.joined(separator: "; ") + "; see the table above and dirsync status"
-    }
-
     static func log(_ result: TenantSyncResult, logger: Logger) {
         logger.info("tenant sync finished", metadata: [
             "state": "\(result.state.rawValue)", "mode": "\(result.mode.rawValue)", "pages": "\(result.pages)",

@@ -3,6 +3,7 @@ import DirSyncCore
 import Foundation
 import GraphHTTP
 import Logging
+import PostgresStore
 
 /// Options that choose which Microsoft cloud to talk to.
 struct GraphOptions: ParsableArguments {
@@ -14,17 +15,45 @@ struct GraphOptions: ParsableArguments {
             throw ValidationError("--cloud '\(cloud)' names no known cloud: use global, usgovernment, dod or china")
         }
     }
+}
 
-    /// Builds the Graph runtime from the environment; configuration problems exit 2 with the fix.
-    /// - Parameter concurrentTenants: tenants synced at once (sizes the connection pool).
-    func runtime(logger: Logger, deadline: Date? = nil, concurrentTenants: Int = 1) throws -> GraphRuntime {
-        var environment = ProcessInfo.processInfo.environment
-        if let cloud { environment["DIRSYNC_CLOUD"] = cloud }
+/// `--tenant-id` and `--client-id`, shared by the `domains` commands.
+struct TenantOptions: ParsableArguments {
+    @Option(name: .long, help: "The Entra tenant id (GUID). Otherwise the onboarded domain's, else discovered from the domain.")
+    var tenantID: String?
+
+    @Option(name: .long, help: "The app registration's client id (GUID), if not the domain's or AZURE_CLIENT_ID.")
+    var clientID: String?
+
+    func validate() throws {
+        if let tenantID, UUID(uuidString: tenantID) == nil { throw ValidationError("--tenant-id '\(tenantID)' is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)") }
+        if let clientID, UUID(uuidString: clientID) == nil { throw ValidationError("--client-id '\(clientID)' is not a GUID (like 11111111-2222-3333-4444-555555555555)") }
+    }
+
+    /// `--tenant-id` as a UUID.
+    var tenant: UUID? { tenantID.flatMap(UUID.init(uuidString:)) }
+}
+
+extension Configuration {
+    /// The production Graph wiring for commands that get tokens; a missing or bad credential exits 2.
+    /// - Parameter connections: concurrent transfers (see ``GraphRuntime/make(_:version:deadline:retryPolicy:logger:connections:profiler:)``).
+    func graphRuntime(logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler()) throws -> GraphRuntime {
         do {
-            return try GraphClient.make(environment: environment, version: DirSync.version, deadline: deadline, logger: logger,
-                                        connections: 2 * concurrentTenants + 1)
+            return try GraphRuntime.make(try graphSettings(), version: DirSync.version, logger: logger, connections: connections, profiler: profiler)
+        } catch let error as ConfigurationError {
+            throw CommandFailure.configuration(error.description)
         } catch let error as GraphError {
             throw CommandFailure.configuration(error.description)
         }
+    }
+
+    /// A Graph client for requests that need no token (tenant discovery).
+    func discoveryClient(logger: Logger) throws -> GraphClient {
+        try GraphClient.withoutCredential(endpoints: endpoints, clientID: clientID, version: DirSync.version, caFile: caFile, logger: logger)
+    }
+
+    /// Runs `body` on a PostgreSQL session that is closed when `body` ends.
+    func withDatabase<T>(logger: Logger, profiler: any Profiler = NoProfiler(), _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await PostgresConnection.withConnection(database, logger: logger, profiler: profiler, body)
     }
 }

@@ -26,51 +26,6 @@ final class RotatingFile: CredentialFileReader, @unchecked Sendable {
 struct TokenTests {
     private let clientID = "11111111-2222-3333-4444-555555555555"
 
-    @Test("credential env: the secret wins over the certificate, which wins over the token file")
-    func credentialPrecedence() throws {
-        var env = ["AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "s3cr3t", "AZURE_CLIENT_CERTIFICATE_PATH": "/c.pem", "AZURE_FEDERATED_TOKEN_FILE": "/t"]
-        #expect(try GraphCredentialConfiguration(environment: env).credential == .secret(Secret("s3cr3t")))
-        env["AZURE_CLIENT_SECRET"] = nil
-        #expect(try GraphCredentialConfiguration(environment: env).credential == .certificate(path: "/c.pem"))
-        env["AZURE_CLIENT_CERTIFICATE_PATH"] = nil
-        let config = try GraphCredentialConfiguration(environment: env)
-        #expect(config.credential == .federatedTokenFile(path: "/t"))
-        #expect(config.endpoints.graphBaseURL == "https://graph.microsoft.com")
-        #expect(config.endpoints.authorityHost == "https://login.microsoftonline.com")
-    }
-
-    @Test("credential env: URLs and cloud come from DIRSYNC_CLOUD, AZURE_AUTHORITY_HOST and DIRSYNC_GRAPH_URL")
-    func urlOverrides() throws {
-        let gov = try GraphCredentialConfiguration(environment: ["AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "x", "DIRSYNC_CLOUD": "usgovernment", "AZURE_TENANT_ID": "t"])
-        #expect(gov.endpoints.graphBaseURL == "https://graph.microsoft.us")
-        #expect(gov.endpoints.authorityHost == "https://login.microsoftonline.us")
-        #expect(gov.tenantID == "t")
-        let sim = try GraphCredentialConfiguration(environment: ["AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": "x",
-                                                                 "AZURE_AUTHORITY_HOST": "http://127.0.0.1:9000/", "DIRSYNC_GRAPH_URL": "http://127.0.0.1:9000"])
-        #expect(sim.endpoints.tokenURL(tenant: "t") == "http://127.0.0.1:9000/t/oauth2/v2.0/token")
-        #expect(sim.endpoints.initialDeltaURL(.users).hasPrefix("http://127.0.0.1:9000/v1.0/users/delta?$select="))
-    }
-
-    @Test("credential env errors are one clear line naming the variables, without the secret", arguments: [
-        ([String: String](), "AZURE_CLIENT_ID"),
-        (["AZURE_CLIENT_ID": "not-a-guid", "AZURE_CLIENT_SECRET": "hunter2"], "AZURE_CLIENT_ID"),
-        (["AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555"], "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE"),
-        (["AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555", "AZURE_CLIENT_SECRET": "hunter2", "DIRSYNC_CLOUD": "mars"], "DIRSYNC_CLOUD"),
-        (["AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555", "AZURE_CLIENT_SECRET": "hunter2", "DIRSYNC_GRAPH_URL": "graph"], "DIRSYNC_GRAPH_URL"),
-        (["AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555", "AZURE_CLIENT_SECRET": "hunter2", "AZURE_AUTHORITY_HOST": "x"], "AZURE_AUTHORITY_HOST"),
-    ])
-    func credentialErrors(env: [String: String], mentions: String) {
-        do {
-            _ = try GraphCredentialConfiguration(environment: env)
-            Issue.record("expected a configuration error")
-        } catch {
-            #expect(error.code == .configuration)
-            #expect(error.description.contains(mentions))
-            #expect(!error.description.contains("hunter2"))
-            #expect(!error.description.contains("\n"))
-        }
-    }
-
     @Test("tokens and secrets never print their value")
     func redaction() {
         let token = AccessToken(value: "eyJ.SECRET.sig", expiresOn: Date(), issuedAt: Date())

@@ -50,12 +50,4 @@ struct AdminConsentLinkTests {
             #expect(throws: AdminConsentLink.InvalidRedirectURI.self, "\(bad)") { try AdminConsentLink.validateRedirectURI(bad) }
         }
     }
-
-    @Test("settings read the client id and cloud without needing a credential")
-    func settings() throws {
-        let settings = try AdminConsentLink.Settings(environment: ["AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555", "DIRSYNC_CLOUD": "usgov"])
-        #expect(settings.clientID == "11111111-2222-3333-4444-555555555555")
-        #expect(settings.endpoints.authorityHost == "https://login.microsoftonline.us")
-        #expect(throws: GraphError.self) { try AdminConsentLink.Settings(environment: ["AZURE_CLIENT_ID": "not-a-guid"]) }
-    }
 }

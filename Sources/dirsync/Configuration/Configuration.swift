@@ -1,0 +1,147 @@
+import DirSyncCore
+import Foundation
+import GraphHTTP
+import PostgresStore
+
+/// A setting that cannot be used: names the setting and the fix; the command exits 2.
+struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Everything a command needs to know about where and as whom it works, built once per command from
+/// its flags and the environment (flags win). The core and the adapters receive these values; they
+/// never read the environment themselves.
+///
+/// Environment variables (Azure ones follow Azure Identity's conventions):
+/// - `DATABASE_URL`: a `postgresql://` URI or a `key=value` string; unset, libpq's `PG*` variables apply.
+/// - `AZURE_CLIENT_ID`: the app registration's application (client) id, a GUID (`--client-id` wins).
+/// - `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`) or
+///   `AZURE_FEDERATED_TOKEN_FILE`: the credential; when several are set the secret wins, then the certificate.
+/// - `AZURE_TENANT_ID`: a default tenant (optional).
+/// - `DIRSYNC_CLOUD`: `global`, `usgovernment`, `dod` or `china` (`--cloud` wins); default `global`.
+/// - `AZURE_AUTHORITY_HOST`, `DIRSYNC_GRAPH_URL`: override the cloud's identity platform and Graph URLs.
+/// - `DIRSYNC_CA_FILE`: an extra CA bundle; TLS verification is always on.
+/// - `DIRSYNC_PROFILE=1`: count CPU per phase and print it when `run` ends (for `scripts/bench`).
+///
+/// Malformed values fail at once; missing ones only when a command needs them (``graphSettings()``).
+struct Configuration: Sendable {
+    /// Where PostgreSQL is.
+    var database: PostgresConfiguration
+    /// Whether `DATABASE_URL` is set: commands that can work without a database use one only then.
+    var databaseURLIsSet: Bool
+    /// The Microsoft cloud.
+    var cloud: GraphCloud
+    /// Graph's and the identity platform's URLs.
+    var endpoints: GraphEndpoints
+    /// The application (client) id, from `--client-id` or `AZURE_CLIENT_ID`.
+    var clientID: String?
+    /// The credential, if one is configured.
+    var credential: ClientCredential?
+    /// `AZURE_TENANT_ID`.
+    var tenantID: String?
+    /// `DIRSYNC_CA_FILE`.
+    var caFile: String?
+    /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
+    var certificatePassword: Secret?
+    /// Whether to count CPU per phase (`DIRSYNC_PROFILE=1`).
+    var profile: Bool
+    /// This process, recorded with the runs it starts.
+    var identity: RunIdentity
+    /// The clock commands read "now" from.
+    var time: any TimeSource
+
+    /// Flags that override the environment.
+    struct Overrides: Sendable {
+        /// `--cloud`.
+        var cloud: String?
+        /// `--client-id`.
+        var clientID: String?
+        /// `--now` (hidden; tests age status with it).
+        var now: Date?
+    }
+
+    /// Builds the configuration.
+    /// - Throws: ``ConfigurationError`` for the first malformed value, naming it and the fix.
+    init(environment: ProcessEnvironment, overrides: Overrides = Overrides(),
+         identity: RunIdentity = RunIdentity(host: ProcessInfo.processInfo.hostName, processID: Int(ProcessInfo.processInfo.processIdentifier))) throws(ConfigurationError) {
+        func fail(_ message: String) -> ConfigurationError { ConfigurationError(message: message) }
+
+        let url = environment.value("DATABASE_URL")
+        database = PostgresConfiguration(connectionString: url)
+        databaseURLIsSet = url != nil
+
+        if let name = overrides.cloud {
+            guard let parsed = GraphCloud(name: name) else { throw fail("--cloud '\(name)' names no known cloud: use global, usgovernment, dod or china") }
+            cloud = parsed
+        } else if let name = environment.value("DIRSYNC_CLOUD") {
+            guard let parsed = GraphCloud(name: name) else { throw fail("DIRSYNC_CLOUD names no known cloud: set it to global, usgovernment, dod or china") }
+            cloud = parsed
+        } else {
+            cloud = .global
+        }
+        let authority = environment.value("AZURE_AUTHORITY_HOST") ?? cloud.authorityHost
+        let graph = environment.value("DIRSYNC_GRAPH_URL") ?? cloud.graphBaseURL
+        guard URLOrigin(authority) != nil else {
+            throw fail("AZURE_AUTHORITY_HOST is not an absolute http(s) URL: set it to e.g. https://login.microsoftonline.com")
+        }
+        guard URLOrigin(graph) != nil else {
+            throw fail("DIRSYNC_GRAPH_URL is not an absolute http(s) URL: set it to e.g. https://graph.microsoft.com")
+        }
+        endpoints = GraphEndpoints(graphBaseURL: graph, authorityHost: authority)
+
+        if let id = overrides.clientID {
+            guard UUID(uuidString: id) != nil else { throw fail("--client-id '\(id)' is not a GUID (like 11111111-2222-3333-4444-555555555555)") }
+            clientID = id.lowercased()
+        } else if let id = environment.value("AZURE_CLIENT_ID") {
+            guard UUID(uuidString: id) != nil else {
+                throw fail("AZURE_CLIENT_ID is not a GUID: set it to the application (client) id, e.g. 11111111-2222-3333-4444-555555555555")
+            }
+            clientID = id.lowercased()
+        } else {
+            clientID = nil
+        }
+        if let secret = environment.raw("AZURE_CLIENT_SECRET") {
+            credential = .secret(Secret(secret))
+        } else if let path = environment.value("AZURE_CLIENT_CERTIFICATE_PATH") {
+            credential = .certificate(path: path)
+        } else if let path = environment.value("AZURE_FEDERATED_TOKEN_FILE") {
+            credential = .federatedTokenFile(path: path)
+        } else {
+            credential = nil
+        }
+        tenantID = environment.value("AZURE_TENANT_ID")
+        caFile = environment.value("DIRSYNC_CA_FILE")
+        certificatePassword = environment.raw("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret.init)
+        profile = environment.value("DIRSYNC_PROFILE") == "1"
+        self.identity = identity
+        time = overrides.now.map(FixedTimeSource.init) ?? SystemTimeSource()
+    }
+
+    /// The app id and credential for commands that get tokens.
+    /// - Throws: ``ConfigurationError`` naming what is missing.
+    func graphSettings() throws(ConfigurationError) -> GraphRuntimeSettings {
+        guard let clientID else {
+            throw ConfigurationError(message: "AZURE_CLIENT_ID is not set: set it to the application (client) id of the app registration")
+        }
+        guard let credential else {
+            throw ConfigurationError(message: "no credential is configured: set one of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE")
+        }
+        return GraphRuntimeSettings(
+            credentials: GraphCredentialConfiguration(clientID: clientID, credential: credential, tenantID: tenantID, cloud: cloud, endpoints: endpoints),
+            caFile: caFile, certificatePassword: certificatePassword)
+    }
+}
+
+/// A clock stopped at one instant (`--now`), so tests can age a status without waiting.
+struct FixedTimeSource: TimeSource {
+    let instant: Date
+
+    init(_ instant: Date) { self.instant = instant }
+
+    func now() -> Date { instant }
+
+    func sleep(seconds: TimeInterval) async throws {
+        try await SystemTimeSource().sleep(seconds: seconds)
+    }
+}
