@@ -107,16 +107,24 @@ let package = Package(
         ),
 
         // MARK: Test support and tests
+        // Pure doubles (in-memory directory and ledger, scripted Graph and transport, manual clock,
+        // recording log handler, the reference page reader): no libpq, no libcurl.
+        .target(
+            name: "DirSyncTestDoubles",
+            dependencies: ["DirSyncCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // Throwaway databases, child processes, truth comparison.
         .target(
             name: "DirSyncTestSupport",
             dependencies: [
-                "DirSyncCore", "PostgresStore", "DirSyncMigrations",
+                "DirSyncCore", "DirSyncTestDoubles", "PostgresStore", "DirSyncMigrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "DirSyncCoreTests", dependencies: ["DirSyncCore", "DirSyncTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "DirSyncCoreTests", dependencies: ["DirSyncCore", "DirSyncTestDoubles"], swiftSettings: strictSettings),
         .testTarget(
             name: "GraphSimulatorTests",
             dependencies: ["GraphSimulator", "GraphSimulatorServer"],
@@ -125,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "GraphHTTPTests",
             dependencies: [
-                "GraphHTTP", "DirSyncCore", "GraphSimulator", "GraphSimulatorServer", "DirSyncTestSupport",
+                "GraphHTTP", "DirSyncCore", "GraphSimulator", "GraphSimulatorServer", "DirSyncTestSupport", "DirSyncTestDoubles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -134,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "DirSyncCore", "DirSyncMigrations", "DirSyncTestSupport",
+                "PostgresStore", "DirSyncCore", "DirSyncMigrations", "DirSyncTestSupport", "DirSyncTestDoubles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -145,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "DirSyncEndToEndTests",
             dependencies: [
-                "DirSyncCore", "DirSyncTestSupport", "PostgresStore", "DirSyncMigrations",
+                "DirSyncCore", "DirSyncTestSupport", "DirSyncTestDoubles", "PostgresStore", "DirSyncMigrations",
                 // Built first so the tests can run them as child processes.
                 "dirsync", "graph-sim",
             ],

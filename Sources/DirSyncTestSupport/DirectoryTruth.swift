@@ -1,87 +1,139 @@
+import DirSyncCore
 import Foundation
 import PostgresStore
 
-/// A tenant's state as graph-sim reports it (`/_graphsim/tenants/{id}/truth`).
-package struct DirectoryTruth: Decodable, Sendable {
-    package struct User: Decodable, Sendable, Equatable {
+/// A property value as graph-sim's truth document and the `directory` tables both can say it.
+package enum TruthValue: Sendable, Hashable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case string(String)
+    case strings([String])
+    /// An instant (timestamps compare as instants, whatever their spelling).
+    case instant(Double)
+    /// Anything else, as its JSON text.
+    case other(String)
+
+    package var description: String {
+        switch self {
+        case .null: "null"
+        case .bool(let value): "\(value)"
+        case .string(let value): "\"\(value)\""
+        case .strings(let value): "\(value)"
+        case .instant(let value): "@\(value)"
+        case .other(let value): value
+        }
+    }
+
+    /// A JSON value from the truth document, read as `kind` says.
+    init(json: Any?, kind: FieldKind) {
+        switch json {
+        case nil, is NSNull: self = .null
+        case let text as String:
+            if kind == .timestamp, let date = try? Date(text, strategy: .iso8601) { self = .instant(date.timeIntervalSince1970) }
+            else if kind == .reference { self = .string(text.lowercased()) }
+            else { self = .string(text) }
+        case let list as [Any] where list.allSatisfy { $0 is String }: self = .strings(list as! [String])
+        case let number as NSNumber where String(cString: number.objCType) == "c": self = .bool(number.boolValue)
+        case let value?:
+            let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])) ?? Data()
+            self = .other(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// A column of `row`, read as `kind` says.
+    init(row: PostgresRow, column: String, kind: FieldKind) throws {
+        switch kind {
+        case .text, .indexedText: self = try row.optionalString(column).map(TruthValue.string) ?? .null
+        case .boolean: self = try row.optionalBool(column).map(TruthValue.bool) ?? .null
+        case .textCollection: self = try row.optionalStringArray(column).map(TruthValue.strings) ?? .null
+        case .timestamp: self = try row.optionalDate(column).map { .instant($0.timeIntervalSince1970) } ?? .null
+        case .reference: self = try row.optionalString(column).map { .string($0.lowercased()) } ?? .null
+        }
+    }
+}
+
+/// A tenant's state as graph-sim reports it (`/_graphsim/tenants/{id}/truth`), compared with the
+/// `directory` tables through the field tables: every field of every object type, by its Graph name.
+package struct DirectoryTruth: Sendable {
+    /// One object: its id, its properties by Graph name, and whether (and how) it is deleted.
+    package struct Object: Sendable, Equatable {
         package var id: String
-        package var userPrincipalName: String?
-        package var displayName: String?
-        package var givenName: String?
-        package var surname: String?
-        package var mail: String?
-        package var jobTitle: String?
-        package var department: String?
-        package var accountEnabled: Bool?
-        package var userType: String?
-        package var proxyAddresses: [String]?
+        package var properties: [String: TruthValue]
+        /// `nil` for a live object, `"changed"` or `"deleted"` otherwise.
         package var deleted: String?
     }
 
-    package struct Group: Decodable, Sendable, Equatable {
-        package var id: String
-        package var displayName: String?
-        package var description: String?
-        package var mail: String?
-        package var mailNickname: String?
-        package var mailEnabled: Bool?
-        package var securityEnabled: Bool?
-        package var groupTypes: [String]?
-        package var deleted: String?
-    }
-
-    package struct Membership: Decodable, Sendable, Hashable {
+    package struct Membership: Sendable, Hashable {
         package var groupId: String
         package var memberId: String
         package var memberType: String
     }
 
-    package var users: [User]
-    package var groups: [Group]
+    package var objects: [DirectoryResource: [Object]]
     package var memberships: [Membership]
+
+    package var users: [Object] { objects[.users] ?? [] }
+    package var groups: [Object] { objects[.groups] ?? [] }
+
+    /// Reads the truth document; every field of `schema` must be in it (a missing one is a simulator gap).
+    package init(json data: Data, schema: DirectorySchema = .standard) throws {
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TruthError(message: "the truth document is not a JSON object")
+        }
+        var objects: [DirectoryResource: [Object]] = [:]
+        for resource in DirectoryResource.allCases {
+            let table = schema[resource]
+            objects[resource] = try (root[resource.rawValue] as? [[String: Any]] ?? []).map { entry in
+                guard let id = entry["id"] as? String else { throw TruthError(message: "a \(resource.objectName) in the truth has no id") }
+                var properties: [String: TruthValue] = [:]
+                for field in table.fields {
+                    guard entry.keys.contains(field.graphName) else {
+                        throw TruthError(message: "graph-sim's truth has no \(field.graphName) for \(resource.objectName) \(id)")
+                    }
+                    properties[field.graphName] = TruthValue(json: entry[field.graphName], kind: field.kind)
+                }
+                return Object(id: id.lowercased(), properties: properties, deleted: entry["deleted"] as? String)
+            }
+        }
+        self.objects = objects
+        memberships = (root["memberships"] as? [[String: Any]] ?? []).compactMap { entry in
+            guard let group = entry["groupId"] as? String, let member = entry["memberId"] as? String, let type = entry["memberType"] as? String else { return nil }
+            return Membership(groupId: group.lowercased(), memberId: member.lowercased(), memberType: type)
+        }
+    }
+
+    package struct TruthError: Error, CustomStringConvertible {
+        package var message: String
+        package var description: String { message }
+    }
 
     /// Every difference between the `directory` tables and this truth for `tenant`, as readable lines.
     ///
-    /// Live objects must match on every contract column; objects deleted in the tenant must be
+    /// Live objects must match on every field of the schema; objects deleted in the tenant must be
     /// flagged deleted if the database has them; memberships must match exactly, member type included.
-    package func differences(from connection: PostgresConnection, tenant: UUID) async throws -> [String] {
+    package func differences(from connection: PostgresConnection, tenant: UUID, schema: DirectorySchema = .standard) async throws -> [String] {
         var problems: [String] = []
-        let userRows = try await connection.query("""
-            SELECT id, user_principal_name, display_name, given_name, surname, mail, job_title, department, account_enabled, user_type,
-                   proxy_addresses, deleted_at IS NOT NULL AS deleted FROM directory.users WHERE tenant_id = \(tenant)
-            """)
-        var storedUsers: [String: User] = [:]
-        for row in userRows {
-            let id = try row.uuid("id").uuidString.lowercased()
-            storedUsers[id] = User(
-                id: id, userPrincipalName: try row.optionalString("user_principal_name"), displayName: try row.optionalString("display_name"),
-                givenName: try row.optionalString("given_name"), surname: try row.optionalString("surname"), mail: try row.optionalString("mail"),
-                jobTitle: try row.optionalString("job_title"), department: try row.optionalString("department"),
-                accountEnabled: try row.optionalBool("account_enabled"), userType: try row.optionalString("user_type"),
-                proxyAddresses: try row.optionalStringArray("proxy_addresses"), deleted: try row.bool("deleted") ? "deleted" : nil)
+        for resource in DirectoryResource.allCases {
+            let table = schema[resource]
+            let columns = table.fields.map(\.column).joined(separator: ", ")
+            let rows = try await connection.query(SQL(unsafeSQL: """
+                SELECT id, \(columns), deleted_at IS NOT NULL AS deleted FROM directory.\(resource.rawValue) WHERE tenant_id = $1
+                """, binds: [tenant.uuidString]))
+            var stored: [String: Object] = [:]
+            for row in rows {
+                let id = try row.uuid("id").uuidString.lowercased()
+                var properties: [String: TruthValue] = [:]
+                for field in table.fields { properties[field.graphName] = try TruthValue(row: row, column: field.column, kind: field.kind) }
+                stored[id] = Object(id: id, properties: properties, deleted: try row.bool("deleted") ? "deleted" : nil)
+            }
+            compare(kind: resource.objectName, truth: objects[resource] ?? [], stored: stored, problems: &problems)
         }
-        compare(kind: "user", truth: self.users.map { ($0.id.lowercased(), $0.deleted, $0) }, stored: storedUsers, problems: &problems)
-
-        let groupRows = try await connection.query("""
-            SELECT id, display_name, description, mail, mail_nickname, mail_enabled, security_enabled, group_types,
-                   deleted_at IS NOT NULL AS deleted FROM directory.groups WHERE tenant_id = \(tenant)
-            """)
-        var storedGroups: [String: Group] = [:]
-        for row in groupRows {
-            let id = try row.uuid("id").uuidString.lowercased()
-            storedGroups[id] = Group(
-                id: id, displayName: try row.optionalString("display_name"), description: try row.optionalString("description"),
-                mail: try row.optionalString("mail"), mailNickname: try row.optionalString("mail_nickname"),
-                mailEnabled: try row.optionalBool("mail_enabled"), securityEnabled: try row.optionalBool("security_enabled"),
-                groupTypes: try row.optionalStringArray("group_types"), deleted: try row.bool("deleted") ? "deleted" : nil)
-        }
-        compare(kind: "group", truth: self.groups.map { ($0.id.lowercased(), $0.deleted, $0) }, stored: storedGroups, problems: &problems)
 
         let members = try await connection.query("SELECT group_id, member_id, member_type FROM directory.group_members WHERE tenant_id = \(tenant)")
         let storedMembers = Set(try members.map {
             Membership(groupId: try $0.uuid("group_id").uuidString.lowercased(), memberId: try $0.uuid("member_id").uuidString.lowercased(), memberType: try $0.string("member_type"))
         })
-        let truthMembers = Set(memberships.map { Membership(groupId: $0.groupId.lowercased(), memberId: $0.memberId.lowercased(), memberType: $0.memberType) })
+        let truthMembers = Set(memberships)
         for missing in truthMembers.subtracting(storedMembers).prefix(5) { problems.append("membership missing: \(missing)") }
         for extra in storedMembers.subtracting(truthMembers).prefix(5) { problems.append("membership not in the tenant: \(extra)") }
         if truthMembers != storedMembers {
@@ -90,35 +142,23 @@ package struct DirectoryTruth: Decodable, Sendable {
         return problems
     }
 
-    private func compare<T: Equatable>(kind: String, truth: [(String, String?, T)], stored: [String: T], problems: inout [String]) where T: DeletionFlagged {
+    private func compare(kind: String, truth: [Object], stored: [String: Object], problems: inout [String]) {
         var live = Set<String>()
-        for (id, deleted, object) in truth {
-            if deleted == nil {
-                live.insert(id)
-                guard let row = stored[id] else { problems.append("\(kind) \(id) is missing"); continue }
-                if row.deletedFlag != nil { problems.append("\(kind) \(id) is live in the tenant but flagged deleted"); continue }
-                var expected = object
-                expected.deletedFlag = nil
-                if row != expected { problems.append("\(kind) \(id) differs: stored \(row) expected \(expected)") }
-            } else if let row = stored[id], row.deletedFlag == nil {
-                problems.append("\(kind) \(id) is deleted in the tenant (\(deleted!)) but live in the database")
+        for object in truth {
+            if object.deleted == nil {
+                live.insert(object.id)
+                guard let row = stored[object.id] else { problems.append("\(kind) \(object.id) is missing"); continue }
+                if row.deleted != nil { problems.append("\(kind) \(object.id) is live in the tenant but flagged deleted"); continue }
+                let differing = object.properties.keys.sorted().filter { object.properties[$0] != row.properties[$0] }
+                if !differing.isEmpty {
+                    problems.append("\(kind) \(object.id) differs: " + differing.map { "\($0) stored \(row.properties[$0] ?? .null), expected \(object.properties[$0]!)" }.joined(separator: "; "))
+                }
+            } else if let row = stored[object.id], row.deleted == nil {
+                problems.append("\(kind) \(object.id) is deleted in the tenant (\(object.deleted!)) but live in the database")
             }
         }
-        for (id, row) in stored where row.deletedFlag == nil && !live.contains(id) {
+        for (id, row) in stored where row.deleted == nil && !live.contains(id) {
             problems.append("\(kind) \(id) is live in the database but not in the tenant")
         }
     }
-}
-
-/// Objects whose deletion state is compared separately from their properties.
-protocol DeletionFlagged {
-    var deletedFlag: String? { get set }
-}
-
-extension DirectoryTruth.User: DeletionFlagged {
-    var deletedFlag: String? { get { deleted } set { deleted = newValue } }
-}
-
-extension DirectoryTruth.Group: DeletionFlagged {
-    var deletedFlag: String? { get { deleted } set { deleted = newValue } }
 }

@@ -122,7 +122,7 @@ package final class GraphSimProcess: Sendable {
     package func truth(tenant: UUID) async throws -> DirectoryTruth {
         let json = try await request("GET", "/_graphsim/tenants/\(tenant.uuidString.lowercased())/truth")
         let data = try JSONSerialization.data(withJSONObject: json)
-        return try JSONDecoder().decode(DirectoryTruth.self, from: data)
+        return try DirectoryTruth(json: data)
     }
 }
 

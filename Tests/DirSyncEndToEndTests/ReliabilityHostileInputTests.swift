@@ -1,3 +1,4 @@
+import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
 import PostgresStore

@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import GraphHTTP
 import Logging
@@ -149,10 +150,10 @@ struct CurlTransportTests {
         let client = try GraphClient(configuration: .init(endpoints: endpoints, version: "test"), transport: transport, tokens: tokens,
                                      logger: .init(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let view = client.tenant("t")
-        let first = try await view.fetchDeltaPage(UserChange.self, link: view.initialDeltaURL(.users))
-        let second = try await view.fetchDeltaPage(UserChange.self, link: first.page.continuation.link)
-        #expect(first.page.objects.first?.displayName == .value("A"))
-        #expect(second.page.objects.first?.jobTitle == .null)
+        let first = try await view.fetchDeltaPage(resource: .users, link: view.initialDeltaURL(.users))
+        let second = try await view.fetchDeltaPage(resource: .users, link: first.page.continuation.link)
+        #expect(first.page.objects.first?.user.displayName == .value("A"))
+        #expect(second.page.objects.first?.user.jobTitle == .null)
         #expect(second.page.isLastPage)
         #expect(server.requests.allSatisfy { $0.header("Authorization") == "Bearer loopback-token" && $0.header("Prefer") == "return=minimal" })
     }

@@ -131,11 +131,11 @@ enum DeltaRound {
         while true {
             try roundGuard.visit(link)
             let (page, _) = try await tenant.fetchDeltaPage(resource: resource, link: link)
-            switch page {
-            case .users(let users):
-                for user in users.objects where user.removed == nil { round.userIDs.insert(user.id) }
-            case .groups(let groups):
-                for group in groups.objects where group.removed == nil {
+            switch page.resource {
+            case .users:
+                for user in page.objects where user.removed == nil { round.userIDs.insert(user.id) }
+            case .groups:
+                for group in page.objects where group.removed == nil {
                     round.groupIDs.insert(group.id)
                     for change in group.memberChanges where !change.removed {
                         round.memberships.insert("\(group.id.uuidString.lowercased())/\(change.memberID.uuidString.lowercased())")

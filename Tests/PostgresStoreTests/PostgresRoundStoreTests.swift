@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
 @testable import PostgresStore
@@ -8,17 +9,17 @@ import Testing
 struct PostgresRoundStoreTests {
     let tenant = UUID()
 
-    private func user(_ id: UUID, _ configure: (inout UserChange) -> Void) -> UserChange {
-        var change = UserChange(id: id)
+    private func user(_ id: UUID, _ configure: (inout ObjectChange) -> Void) -> ObjectChange {
+        var change = ObjectChange.user( id)
         configure(&change)
         return change
     }
 
-    private func fullUser(_ id: UUID, name: String) -> UserChange {
+    private func fullUser(_ id: UUID, name: String) -> ObjectChange {
         user(id) {
-            $0.userPrincipalName = .value("\(name)@contoso.example"); $0.displayName = .value(name); $0.givenName = .value(name)
-            $0.surname = .null; $0.mail = .value("\(name)@contoso.example"); $0.jobTitle = .value("Engineer"); $0.department = .value("R&D")
-            $0.accountEnabled = .value(true); $0.userType = .value("Member"); $0.proxyAddresses = .value(["SMTP:\(name)@contoso.example", "smtp:\(name)@alias.example"])
+            $0.user.userPrincipalName = .value("\(name)@contoso.example"); $0.user.displayName = .value(.text(name)); $0.user.givenName = .value(.text(name))
+            $0.user.surname = .null; $0.user.mail = .value("\(name)@contoso.example"); $0.user.jobTitle = .value("Engineer"); $0.user.department = .value("R&D")
+            $0.user.accountEnabled = .value(true); $0.user.userType = .value("Member"); $0.user.proxyAddresses = .value(["SMTP:\(name)@contoso.example", "smtp:\(name)@alias.example"])
         }
     }
 
@@ -46,12 +47,12 @@ struct PostgresRoundStoreTests {
     func mergeSemantics() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID(), bob = UUID()
-            _ = try await completeFull(store, [DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])], roundID: 1)
+            _ = try await completeFull(store, [DeltaPlanner.plan(.users, objects: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])], roundID: 1)
             let before = try #require(try await row(connection, bob)).date("updated_at")
 
-            let (result, _) = try await completeIncremental(store, DeltaPlanner.plan(users: [user(alice) { $0.displayName = .value("Alice Liddell"); $0.jobTitle = .null }]))
+            let (result, _) = try await completeIncremental(store, DeltaPlanner.plan(.users, objects: [user(alice) { $0.user.displayName = .value("Alice Liddell"); $0.user.jobTitle = .null }]))
             #expect(result.objectsUpserted == 1)
             let a = try #require(try await row(connection, alice))
             #expect(try a.string("display_name") == "Alice Liddell")
@@ -69,33 +70,36 @@ struct PostgresRoundStoreTests {
     func firstFullRoundCopiesNewRows() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID(), bob = UUID(), carol = UUID(), erin = UUID()
             var page = 0
-            func apply(_ users: [UserChange]) async throws -> PageWriteResult {
+            var total = PageWriteResult()
+            func apply(_ users: [ObjectChange]) async throws -> PageWriteResult {
                 page += 1
-                return try await store.applyPages(DeltaPlanner.plan(users: users), count: 1, nextLink: "https://graph.example/n\(page)", mode: .full, roundID: 7)
+                let result = try await store.applyPages(DeltaPlanner.plan(.users, objects: users), count: 1, nextLink: "https://graph.example/n\(page)", mode: .full, roundID: 7)
+                total += result
+                return result
             }
             try await store.startRound(mode: .full, roundID: 7)
-            #expect(try await apply([fullUser(alice, name: "alice"), user(bob) { $0.displayName = .value("Bob") }]).objectsUpserted == 2)
-            #expect(store.rowsCopiedStraightIn == 2)
+            #expect(try await apply([fullUser(alice, name: "alice"), user(bob) { $0.user.displayName = .value("Bob") }]).objectsUpserted == 2)
+            #expect(total.rowsCopied == 2)
             // Alice again, right after her page (as a group continues on the next page): she is merged, Carol is COPYed.
-            #expect(try await apply([fullUser(carol, name: "carol"), user(alice) { $0.jobTitle = .null }]).objectsUpserted == 2)
-            #expect(store.rowsCopiedStraightIn == 3)
-            #expect(store.objectMerges == 1)
+            #expect(try await apply([fullUser(carol, name: "carol"), user(alice) { $0.user.jobTitle = .null }]).objectsUpserted == 2)
+            #expect(total.rowsCopied == 3)
+            #expect(total.objectMerges == 1)
             // Carol again with nothing new: no statement at all.
-            _ = try await apply([user(carol) { $0.displayName = .value("carol") }])
-            #expect(store.objectMerges == 1)
+            _ = try await apply([user(carol) { $0.user.displayName = .value("carol") }])
+            #expect(total.objectMerges == 1)
             // Bob again, later in the round: the COPY meets his row, rolls back, and the merge writes the whole batch.
-            #expect(try await apply([fullUser(erin, name: "erin"), user(bob) { $0.mail = .value("bob@contoso.example") }]).objectsUpserted == 2)
-            #expect(store.rowsCopiedStraightIn == 3)
+            #expect(try await apply([fullUser(erin, name: "erin"), user(bob) { $0.user.mail = .value("bob@contoso.example") }]).objectsUpserted == 2)
+            #expect(total.rowsCopied == 3)
             // Two more misses in a row (three in all) and the round stops trying.
-            _ = try await apply([fullUser(UUID(), name: "f"), user(alice) { $0.department = .value("R&D") }])
-            _ = try await apply([fullUser(UUID(), name: "g"), user(carol) { $0.department = .value("R&D") }])
-            #expect(store.rowsCopiedStraightIn == 3)
-            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(UUID(), name: "dave")]), count: 1,
-                                              deltaLink: "https://graph.example/d", mode: .full, roundID: 7, guard: DeletionGuard())
-            #expect(store.rowsCopiedStraightIn == 3)
+            _ = try await apply([fullUser(UUID(), name: "f"), user(alice) { $0.user.department = .value("R&D") }])
+            _ = try await apply([fullUser(UUID(), name: "g"), user(carol) { $0.user.department = .value("R&D") }])
+            #expect(total.rowsCopied == 3)
+            total += try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "dave")]), count: 1,
+                                                   deltaLink: "https://graph.example/d", mode: .full, roundID: 7, guard: DeletionGuard()).0
+            #expect(total.rowsCopied == 3)
 
             let a = try #require(try await row(connection, alice))
             #expect(try a.string("display_name") == "alice" && a.optionalString("job_title") == nil && a.string("mail") == "alice@contoso.example")
@@ -108,9 +112,9 @@ struct PostgresRoundStoreTests {
 
             // A later full round over existing rows never tries the COPY.
             try await store.startRound(mode: .full, roundID: 8)
-            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(UUID(), name: "new")]), count: 1,
-                                              deltaLink: "https://graph.example/d2", mode: .full, roundID: 8, guard: DeletionGuard(allowDeletes: true))
-            #expect(store.rowsCopiedStraightIn == 3)
+            let later = try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "new")]), count: 1,
+                                                      deltaLink: "https://graph.example/d2", mode: .full, roundID: 8, guard: DeletionGuard(allowDeletes: true))
+            #expect(later.0.rowsCopied == 0)
             await connection.close()
         }
     }
@@ -120,9 +124,9 @@ struct PostgresRoundStoreTests {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             let blocker = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID(), bob = UUID()
-            let plan = DeltaPlanner.plan(users: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])
+            let plan = DeltaPlanner.plan(.users, objects: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])
             try await store.startRound(mode: .full, roundID: 4)
             // Another session holds the cursor row, so the transaction fails after its rows were COPYed.
             try await blocker.execute("BEGIN")
@@ -146,16 +150,16 @@ struct PostgresRoundStoreTests {
     func stagedDeletionStopsNewRowCopies() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID()
             try await store.startRound(mode: .full, roundID: 9)
-            _ = try await store.applyPages(DeltaPlanner.plan(users: [user(alice) { $0.removed = .changed }]), count: 1,
-                                           nextLink: "https://graph.example/n1", mode: .full, roundID: 9)
-            _ = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(UUID(), name: "x")]), count: 1,
-                                           nextLink: "https://graph.example/n2", mode: .full, roundID: 9)
-            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [fullUser(alice, name: "alice")]), count: 1,
-                                              deltaLink: "https://graph.example/d", mode: .full, roundID: 9, guard: DeletionGuard())
-            #expect(store.rowsCopiedStraightIn == 0)
+            var total = try await store.applyPages(DeltaPlanner.plan(.users, objects: [user(alice) { $0.removed = .changed }]), count: 1,
+                                                   nextLink: "https://graph.example/n1", mode: .full, roundID: 9)
+            total += try await store.applyPages(DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "x")]), count: 1,
+                                                nextLink: "https://graph.example/n2", mode: .full, roundID: 9)
+            total += try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [fullUser(alice, name: "alice")]), count: 1,
+                                                   deltaLink: "https://graph.example/d", mode: .full, roundID: 9, guard: DeletionGuard()).0
+            #expect(total.rowsCopied == 0)
             #expect(try #require(try await row(connection, alice)).optionalDate("deleted_at") == nil)
             await connection.close()
         }
@@ -165,24 +169,24 @@ struct PostgresRoundStoreTests {
     func firstFullRoundCopiesNewMemberships() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .groups, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .groups, runID: nil)
             let team = UUID(), other = UUID(), members = (0..<6).map { _ in UUID() }
-            func group(_ id: UUID, _ slice: ArraySlice<UUID>) -> GroupChange {
-                var group = GroupChange(id: id)
-                group.displayName = .value("g")
+            func group(_ id: UUID, _ slice: ArraySlice<UUID>) -> ObjectChange {
+                var group = ObjectChange.group( id)
+                group.group.displayName = .value("g")
                 group.memberChanges = slice.map { MemberChange(memberID: $0, memberType: .user, removed: false) }
                 return group
             }
             try await store.startRound(mode: .full, roundID: 3)
-            let first = try await store.applyPages(DeltaPlanner.plan(groups: [group(team, members[0..<3])]), count: 1,
+            let first = try await store.applyPages(DeltaPlanner.plan(.groups, objects: [group(team, members[0..<3])]), count: 1,
                                                    nextLink: "https://graph.example/n1", mode: .full, roundID: 3)
             #expect(first.membershipsAdded == 3)
-            #expect(store.rowsCopiedStraightIn == 4)
+            #expect(first.rowsCopied == 4)
             // team continues on the next page with one member repeated.
-            let second = try await store.applyPages(DeltaPlanner.plan(groups: [group(team, members[2..<5]), group(other, members[5...])]), count: 1,
+            let second = try await store.applyPages(DeltaPlanner.plan(.groups, objects: [group(team, members[2..<5]), group(other, members[5...])]), count: 1,
                                                     nextLink: "https://graph.example/n2", mode: .full, roundID: 3)
             #expect(second.membershipsAdded == 3)
-            _ = try await store.completeRound(lastPages: PagePlan(), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 3, guard: DeletionGuard())
+            _ = try await store.completeRound(lastPages: PagePlan(resource: .groups), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 3, guard: DeletionGuard())
             let stored = try await connection.query("""
                 SELECT group_id, member_id FROM directory.group_members WHERE tenant_id = \(tenant) AND sync_round = 3
                 """).map { "\(try $0.uuid("group_id"))/\(try $0.uuid("member_id"))" }
@@ -195,9 +199,9 @@ struct PostgresRoundStoreTests {
     func replayIsIdempotent() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID()
-            let page = DeltaPlanner.plan(users: [fullUser(alice, name: "alice")])
+            let page = DeltaPlanner.plan(.users, objects: [fullUser(alice, name: "alice")])
             _ = try await completeIncremental(store, page)
             let stamp = try #require(try await row(connection, alice)).date("updated_at")
             let (again, _) = try await completeIncremental(store, page)
@@ -211,16 +215,16 @@ struct PostgresRoundStoreTests {
     func removalAndRestore() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let ids = (0..<12).map { _ in UUID() }
-            _ = try await completeFull(store, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+            _ = try await completeFull(store, [DeltaPlanner.plan(.users, objects: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
 
             try await store.startRound(mode: .incremental, roundID: nil)
-            _ = try await store.applyPages(DeltaPlanner.plan(users: [user(ids[0]) { $0.removed = .changed }]), count: 1, nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
+            _ = try await store.applyPages(DeltaPlanner.plan(.users, objects: [user(ids[0]) { $0.removed = .changed }]), count: 1, nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
             #expect(try await row(connection, ids[0])?.optionalDate("deleted_at") == nil, "deletions wait for the round's end")
             #expect(try await store.cursor().nextLink == "https://graph.example/n1")
             #expect(try await store.cursor().deltaLink == "https://graph.example/delta/1")
-            let (_, completion) = try await store.completeRound(lastPages: DeltaPlanner.plan(users: [user(ids[1]) { $0.removed = .deleted }]), count: 1, deltaLink: "https://graph.example/d2", mode: .incremental, roundID: nil, guard: DeletionGuard())
+            let (_, completion) = try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [user(ids[1]) { $0.removed = .deleted }]), count: 1, deltaLink: "https://graph.example/d2", mode: .incremental, roundID: nil, guard: DeletionGuard())
             #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
             #expect(try await row(connection, ids[0])?.optionalString("deleted_reason") == "soft_deleted")
             #expect(try await row(connection, ids[1])?.optionalString("deleted_reason") == "hard_deleted")
@@ -228,7 +232,7 @@ struct PostgresRoundStoreTests {
             #expect(cursor.deltaLink == "https://graph.example/d2")
             #expect(cursor.nextLink == nil && cursor.roundMode == nil)
 
-            _ = try await completeIncremental(store, DeltaPlanner.plan(users: [fullUser(ids[0], name: "u0")]))
+            _ = try await completeIncremental(store, DeltaPlanner.plan(.users, objects: [fullUser(ids[0], name: "u0")]))
             let restored = try #require(try await row(connection, ids[0]))
             #expect(try restored.optionalDate("deleted_at") == nil)
             #expect(try restored.optionalString("deleted_reason") == nil)
@@ -240,22 +244,22 @@ struct PostgresRoundStoreTests {
     func memberships() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .groups, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .groups, runID: nil)
             let team = UUID(), lone = UUID()
             let members = (0..<30).map { _ in UUID() }
-            func slice(_ range: Range<Int>, type: MemberType = .user) -> GroupChange {
-                var g = GroupChange(id: team)
-                g.displayName = .value("Team"); g.securityEnabled = .value(true); g.groupTypes = .value([])
+            func slice(_ range: Range<Int>, type: MemberType = .user) -> ObjectChange {
+                var g = ObjectChange.group( team)
+                g.group.displayName = .value("Team"); g.group.securityEnabled = .value(true); g.group.groupTypes = .value([])
                 g.memberChanges = members[range].map { MemberChange(memberID: $0, memberType: type, removed: false) }
                 return g
             }
-            var loneGroup = GroupChange(id: lone)
-            loneGroup.displayName = .value("Lone")
+            var loneGroup = ObjectChange.group( lone)
+            loneGroup.group.displayName = .value("Lone")
             loneGroup.memberChanges = [MemberChange(memberID: members[0], memberType: .user, removed: false)]
             _ = try await completeFull(store, [
-                DeltaPlanner.plan(groups: [slice(0..<10)]),
-                DeltaPlanner.plan(groups: [slice(10..<20, type: .device), loneGroup]),
-                DeltaPlanner.plan(groups: [slice(20..<30, type: .servicePrincipal)]),
+                DeltaPlanner.plan(.groups, objects: [slice(0..<10)]),
+                DeltaPlanner.plan(.groups, objects: [slice(10..<20, type: .device), loneGroup]),
+                DeltaPlanner.plan(.groups, objects: [slice(20..<30, type: .servicePrincipal)]),
             ], roundID: 7)
             func count(_ group: UUID) async throws -> Int {
                 try await connection.query("SELECT count(*)::int AS n FROM directory.group_members WHERE tenant_id = \(tenant) AND group_id = \(group)").first!.int("n")
@@ -265,11 +269,11 @@ struct PostgresRoundStoreTests {
                 .map { "\(try $0.string("member_type"))=\(try $0.int("n"))" }
             #expect(types == ["device=10", "servicePrincipal=10", "user=10"])
 
-            var change = GroupChange(id: team)
+            var change = ObjectChange.group( team)
             change.memberChanges = [MemberChange(memberID: members[0], memberType: .user, removed: true), MemberChange(memberID: UUID(), memberType: .orgContact, removed: false)]
-            var gone = GroupChange(id: lone)
+            var gone = ObjectChange.group( lone)
             gone.removed = .deleted
-            let (result, completion) = try await completeIncremental(store, DeltaPlanner.plan(groups: [change, gone]))
+            let (result, completion) = try await completeIncremental(store, DeltaPlanner.plan(.groups, objects: [change, gone]))
             #expect(result.membershipsRemoved == 1 && result.membershipsAdded == 1)
             #expect(completion == .completed(objectsDeleted: 1, membershipsSwept: 1))
             #expect(try await count(team) == 30)
@@ -285,15 +289,15 @@ struct PostgresRoundStoreTests {
     func fullRoundSweeps() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let users = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let users = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let ids = (0..<20).map { _ in UUID() }
-            _ = try await completeFull(users, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+            _ = try await completeFull(users, [DeltaPlanner.plan(.users, objects: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
             // The next full round sees all but two: they are swept at the end, not before.
             try await users.startRound(mode: .full, roundID: 2)
-            _ = try await users.applyPages(DeltaPlanner.plan(users: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), count: 1, nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
+            _ = try await users.applyPages(DeltaPlanner.plan(.users, objects: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), count: 1, nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
             let live = try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NULL").first!.int("n")
             #expect(live == 20)
-            let (_, completion) = try await users.completeRound(lastPages: DeltaPlanner.plan(users: ids[10..<18].enumerated().map { fullUser($1, name: "v\($0)") }), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 2, guard: DeletionGuard())
+            let (_, completion) = try await users.completeRound(lastPages: DeltaPlanner.plan(.users, objects: ids[10..<18].enumerated().map { fullUser($1, name: "v\($0)") }), count: 1, deltaLink: "https://graph.example/d", mode: .full, roundID: 2, guard: DeletionGuard())
             #expect(completion == .completed(objectsDeleted: 2, membershipsSwept: 0))
             let swept = try await connection.query("SELECT id, deleted_reason FROM directory.users WHERE deleted_at IS NOT NULL ORDER BY id")
             #expect(Set(try swept.map { try $0.uuid("id") }) == Set(ids[18...]))
@@ -306,11 +310,11 @@ struct PostgresRoundStoreTests {
     func guardHaltsThenAllows() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let ids = (0..<100).map { _ in UUID() }
-            _ = try await completeFull(store, [DeltaPlanner.plan(users: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
+            _ = try await completeFull(store, [DeltaPlanner.plan(.users, objects: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
             let removals = ids[0..<30].map { id in user(id) { $0.removed = .deleted } }
-            let (_, completion) = try await completeIncremental(store, DeltaPlanner.plan(users: removals + [user(ids[50]) { $0.displayName = .value("still applied") }]), link: "https://graph.example/held")
+            let (_, completion) = try await completeIncremental(store, DeltaPlanner.plan(.users, objects: removals + [user(ids[50]) { $0.user.displayName = .value("still applied") }]), link: "https://graph.example/held")
             #expect(completion == .halted(DeletionGuard.Verdict(deletions: 30, limit: 20, tenantObjects: 100)))
             #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NOT NULL").first!.int("n") == 0)
             #expect(try await row(connection, ids[50])?.string("display_name") == "still applied")
@@ -331,12 +335,12 @@ struct PostgresRoundStoreTests {
     func pageIsAtomic() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            let store = PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil)
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             try await store.startRound(mode: .incremental, roundID: nil)
             // A NUL byte is rejected by PostgreSQL mid-COPY: the whole page must roll back.
-            let bad = user(UUID()) { $0.displayName = .value("nul\u{0}byte") }
+            let bad = user(UUID()) { $0.user.displayName = .value("nul\u{0}byte") }
             await #expect(throws: PostgresError.self) {
-                _ = try await store.applyPages(DeltaPlanner.plan(users: [fullUser(UUID(), name: "ok"), bad]), count: 1, nextLink: "https://graph.example/never", mode: .incremental, roundID: nil)
+                _ = try await store.applyPages(DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "ok"), bad]), count: 1, nextLink: "https://graph.example/never", mode: .incremental, roundID: nil)
             }
             #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users").first!.int("n") == 0)
             #expect(try await store.cursor().nextLink == nil)

@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
 import PostgresStore
@@ -13,24 +14,24 @@ struct RoundBatchingTests {
 
     /// A round of `count` pages of 20 reports each over a pool of 60 users: full reports, partial
     /// repeats, nulls, removals and restores, with the same user often on several pages.
-    static func round(seed: UInt64, pages count: Int) -> [[UserChange]] {
+    static func round(seed: UInt64, pages count: Int) -> [[ObjectChange]] {
         var random = SplitMix64(seed: seed)
         func pick(_ values: [String]) -> String { values[Int.random(in: 0..<values.count, using: &random)] }
         return (0..<count).map { _ in
             (0..<20).map { _ in
-                var user = UserChange(id: ids[Int.random(in: 0..<ids.count, using: &random)])
+                var user = ObjectChange.user( ids[Int.random(in: 0..<ids.count, using: &random)])
                 switch Int.random(in: 0..<10, using: &random) {
                 case 0: user.removed = .changed
                 case 1: user.removed = .deleted
                 case 2...4:
-                    user.displayName = .value(pick(["Ann", "Bo", "Cy"]))
-                    user.jobTitle = Bool.random(using: &random) ? .null : .value(pick(["Eng", "Ops"]))
+                    user.user.displayName = .value(.text(pick(["Ann", "Bo", "Cy"])))
+                    user.user.jobTitle = Bool.random(using: &random) ? .null : .value(.text(pick(["Eng", "Ops"])))
                 default:
-                    user.userPrincipalName = .value("\(user.id)@contoso.example")
-                    user.displayName = .value(pick(["Ann", "Bo", "Cy", "Di"]))
-                    user.mail = .value(pick(["a@contoso.example", "b@contoso.example"]))
-                    user.accountEnabled = .value(Bool.random(using: &random))
-                    user.proxyAddresses = .value(["SMTP:\(pick(["x", "y"]))@contoso.example"])
+                    user.user.userPrincipalName = .value("\(user.id)@contoso.example")
+                    user.user.displayName = .value(.text(pick(["Ann", "Bo", "Cy", "Di"])))
+                    user.user.mail = .value(.text(pick(["a@contoso.example", "b@contoso.example"])))
+                    user.user.accountEnabled = .value(.boolean(Bool.random(using: &random)))
+                    user.user.proxyAddresses = .value(["SMTP:\(pick(["x", "y"]))@contoso.example"])
                 }
                 return user
             }
@@ -41,13 +42,13 @@ struct RoundBatchingTests {
     static func sync(_ database: TestDatabase, tenant: UUID, maxPages: Int) async throws -> [RoundReport] {
         var reports: [RoundReport] = []
         for (index, pages) in [round(seed: 1, pages: 30), round(seed: 2, pages: 30)].enumerated() {
-            let store = PostgresRoundStore(connection: try await database.connect(), tenantID: tenant, resource: .users, runID: nil)
-            let runner = RoundRunner(resource: .users, source: ScriptedDeltaSource(userPages: pages), store: store,
-                                     time: SystemTimeSource(), logger: TestEnvironment.quietLogger)
             var options = RoundOptions(forceFull: index > 0, deletionGuard: DeletionGuard(allowDeletes: true))
             options.maxPagesPerTransaction = maxPages
-            reports.append(try await runner.run(options))
-            await store.close()
+            reports.append(try await PostgresConnection.withConnection(database.configuration, logger: TestEnvironment.quietLogger) { connection in
+                let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
+                return try await RoundRunner(resource: .users, source: ScriptedDeltaSource(pages: pages), store: store,
+                                             time: SystemTimeSource(), logger: TestEnvironment.quietLogger).run(options)
+            })
         }
         return reports
     }
@@ -80,7 +81,7 @@ struct RoundBatchingTests {
             #expect(expected.count > 40)
             #expect(try await Self.rows(connection, tenant: batched) == expected)
             for tenant in [onePerPage, batched] {
-                let cursor = try await PostgresRoundStore(connection: connection, tenantID: tenant, resource: .users, runID: nil).cursor()
+                let cursor = try await PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil).cursor()
                 #expect(cursor.deltaLink == "https://graph.example/delta?token=end" && cursor.roundMode == nil && cursor.nextLink == nil)
             }
         }
@@ -91,16 +92,17 @@ struct RoundBatchingTests {
         try await TestDatabase.with { database in
             let tenant = UUID()
             let pages = Self.round(seed: 3, pages: 20)
-            let store = PostgresRoundStore(connection: try await database.connect(), tenantID: tenant, resource: .users, runID: nil)
-            let runner = RoundRunner(resource: .users, source: ScriptedDeltaSource(userPages: pages, failAt: 12), store: store,
-                                     time: SystemTimeSource(), logger: TestEnvironment.quietLogger)
-            // A 410 in the middle restarts the round once; the script fails the same page again.
-            await #expect(throws: GraphError.self) { try await runner.run(RoundOptions()) }
-            let cursor = try await store.cursor()
+            let cursor = try await PostgresConnection.withConnection(database.configuration, logger: TestEnvironment.quietLogger) { connection in
+                let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
+                let runner = RoundRunner(resource: .users, source: ScriptedDeltaSource(pages: pages, failAt: 12), store: store,
+                                         time: SystemTimeSource(), logger: TestEnvironment.quietLogger)
+                // A 410 in the middle restarts the round once; the script fails the same page again.
+                await #expect(throws: GraphError.self) { try await runner.run(RoundOptions()) }
+                return try await store.cursor()
+            }
             #expect(cursor.roundMode == .full)
             #expect(cursor.roundPages == 12)
             #expect(cursor.nextLink == ScriptedDeltaSource.link(12))
-            await store.close()
         }
     }
 }

@@ -1,16 +1,5 @@
 import Foundation
 
-/// A directory object type that arrives through a Graph delta query.
-///
-/// The two conforming types, ``UserChange`` and ``GroupChange``, are decoded by ``DeltaPageDecoder``.
-public protocol DeltaObject: Sendable, Equatable {
-    /// The delta resource this object type comes from.
-    static var resource: DirectoryResource { get }
-    /// Decodes one entry of a page's `value` array.
-    /// - Returns: the object, or `nil` after appending a ``Diagnostic`` saying why it was skipped.
-    static func decode(_ entry: [String: Any], diagnostics: inout [Diagnostic]) -> Self?
-}
-
 /// Where a delta page says to go next. A page carries exactly one of the two links.
 public enum DeltaContinuation: Sendable, Equatable {
     /// `@odata.nextLink`: more pages follow in this round.
@@ -27,15 +16,18 @@ public enum DeltaContinuation: Sendable, Equatable {
 }
 
 /// One decoded page of a delta round.
-public struct DeltaPage<Object: DeltaObject>: Sendable, Equatable {
+public struct DeltaPage: Sendable, Equatable {
+    /// The resource the page belongs to.
+    public var resource: DirectoryResource
     /// The objects on this page in Graph's order (a group may continue on a later page).
-    public var objects: [Object]
+    public var objects: [ObjectChange]
     /// The nextLink or the deltaLink.
     public var continuation: DeltaContinuation
     /// Entries or member references that were skipped, and why.
     public var diagnostics: [Diagnostic]
 
-    public init(objects: [Object], continuation: DeltaContinuation, diagnostics: [Diagnostic] = []) {
+    public init(resource: DirectoryResource, objects: [ObjectChange], continuation: DeltaContinuation, diagnostics: [Diagnostic] = []) {
+        self.resource = resource
         self.objects = objects
         self.continuation = continuation
         self.diagnostics = diagnostics
@@ -48,46 +40,23 @@ public struct DeltaPage<Object: DeltaObject>: Sendable, Equatable {
     }
 }
 
-extension UserChange: DeltaObject {
-    public static var resource: DirectoryResource { .users }
+/// A delta page whose continuation is known and whose objects are read on demand: a round can ask
+/// for the next page as soon as the link is known, while this page's objects are read.
+public struct PendingDeltaPage: Sendable {
+    /// The page's nextLink or deltaLink.
+    public let continuation: DeltaContinuation
+    private let read: @Sendable () -> DeltaPage
 
-    public static func decode(_ entry: [String: Any], diagnostics: inout [Diagnostic]) -> UserChange? {
-        var reader = DeltaEntryReader(entry: entry, resource: "user")
-        guard let id = reader.objectID(diagnostics: &diagnostics) else { return nil }
-        var user = UserChange(id: id)
-        user.userPrincipalName = reader.indexedString("userPrincipalName")
-        user.displayName = reader.string("displayName")
-        user.givenName = reader.string("givenName")
-        user.surname = reader.string("surname")
-        user.mail = reader.indexedString("mail")
-        user.jobTitle = reader.string("jobTitle")
-        user.department = reader.string("department")
-        user.accountEnabled = reader.bool("accountEnabled")
-        user.userType = reader.string("userType")
-        user.proxyAddresses = reader.stringArray("proxyAddresses")
-        user.removed = reader.removal()
-        guard reader.finish(diagnostics: &diagnostics) else { return nil }
-        return user
+    public init(continuation: DeltaContinuation, read: @escaping @Sendable () -> DeltaPage) {
+        self.continuation = continuation
+        self.read = read
     }
-}
 
-extension GroupChange: DeltaObject {
-    public static var resource: DirectoryResource { .groups }
-
-    public static func decode(_ entry: [String: Any], diagnostics: inout [Diagnostic]) -> GroupChange? {
-        var reader = DeltaEntryReader(entry: entry, resource: "group")
-        guard let id = reader.objectID(diagnostics: &diagnostics) else { return nil }
-        var group = GroupChange(id: id)
-        group.displayName = reader.string("displayName")
-        group.description = reader.string("description")
-        group.mail = reader.indexedString("mail")
-        group.mailNickname = reader.string("mailNickname")
-        group.mailEnabled = reader.bool("mailEnabled")
-        group.securityEnabled = reader.bool("securityEnabled")
-        group.groupTypes = reader.stringArray("groupTypes")
-        group.removed = reader.removal()
-        group.memberChanges = reader.memberChanges(groupID: id, diagnostics: &diagnostics)
-        guard reader.finish(diagnostics: &diagnostics) else { return nil }
-        return group
+    /// A page that was read already.
+    public init(_ page: DeltaPage) {
+        self.init(continuation: page.continuation) { page }
     }
+
+    /// Reads the page's objects (entries that cannot be read become diagnostics).
+    public func page() -> DeltaPage { read() }
 }

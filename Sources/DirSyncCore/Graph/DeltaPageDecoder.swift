@@ -1,77 +1,69 @@
 import Foundation
 
-/// Turns the bytes of a Graph delta response into a ``DeltaPage``.
+/// Turns the bytes of a Graph delta response into a ``DeltaPage`` of a ``FieldTable``'s objects.
 ///
-/// The one place that knows the wire format of a delta page. Pages are read by the byte-level
-/// decoder (``decodeSpans(_:as:)``); the `JSONSerialization` reader (``decodeWithFoundation(_:as:)``)
-/// is the reference it is tested against. Problems with single entries become ``Diagnostic``s and the entry
-/// is skipped; problems with the page as a whole throw ``MalformedPageError``, which the retry policy
-/// treats like a truncated body.
+/// The one place that knows the wire format of a delta page. It validates the page with
+/// ``JSONSpanScanner`` and reads only the keys the table declares, straight into ``ObjectChange``s;
+/// other properties are validated and skipped, never materialised. A duplicate key reads as its last
+/// occurrence. Problems with single entries become ``Diagnostic``s and the entry is skipped; problems
+/// with the page as a whole throw ``MalformedPageError``, which the retry policy treats like a
+/// truncated body. The tests hold it to a `JSONSerialization` reference reader on fixtures and on
+/// thousands of generated and mutated pages: the same objects, patches, diagnostics and errors.
 public enum DeltaPageDecoder {
-    /// Decodes one page.
-    /// - Parameters:
-    ///   - bytes: the response body.
-    ///   - type: ``UserChange`` or ``GroupChange``.
-    /// - Returns: the objects, the continuation link and the diagnostics.
+    /// Decodes one page of `table`'s resource.
     /// - Throws: ``MalformedPageError`` when the body is not JSON, lacks `value`, or carries both or
     ///   neither of `@odata.nextLink` and `@odata.deltaLink`.
-    public static func decode<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
-        try prepare(bytes, as: type, profiler: NoProfiler()).objects()
+    public static func decode(_ bytes: [UInt8], table: FieldTable) throws(MalformedPageError) -> DeltaPage {
+        try validate(bytes, table: table).objects()
     }
 
     /// Validates one page and reads its continuation; its objects are read by
-    /// ``PreparedDeltaPage/objects()``. A round needs only the continuation to ask for the next page,
-    /// so the larger part of decoding can overlap that request.
+    /// ``PendingDeltaPage/page()``. A round needs only the continuation to ask for the next page, so
+    /// the larger part of decoding can overlap that request.
     /// - Parameter profiler: where the CPU spent decoding is counted.
-    /// - Throws: ``MalformedPageError``, as ``decode(_:as:)`` does: a page that passes here always reads.
-    public static func prepare<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self,
-                                                    profiler: any Profiler) throws(MalformedPageError) -> PreparedDeltaPage<Object> {
+    /// - Throws: ``MalformedPageError``, as ``decode(_:table:)`` does: a page that passes here always reads.
+    public static func prepare(_ bytes: [UInt8], table: FieldTable, profiler: any Profiler) throws(MalformedPageError) -> PendingDeltaPage {
         profiler.pageRead()
-        return try profiler.measure(.decode) { () throws(MalformedPageError) -> PreparedDeltaPage<Object> in
-            let validated = try validateSpans(bytes, as: type)
-            return PreparedDeltaPage(continuation: validated.continuation, profiler: profiler) { validated.objects() }
-        }
+        let validated = try profiler.measure(.decode) { () throws(MalformedPageError) in try validate(bytes, table: table) }
+        return PendingDeltaPage(continuation: validated.continuation) { profiler.measure(.decode) { validated.objects() } }
     }
 
-    /// The reference decoder over `JSONSerialization`.
-    static func decodeWithFoundation<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type = Object.self) throws(MalformedPageError) -> DeltaPage<Object> {
-        let root: [String: Any]
-        do {
-            guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-                throw MalformedPageError(reason: "the body is not a JSON object", byteCount: bytes.count)
+    /// The first half of decoding: validates the whole page and reads its continuation.
+    static func validate(_ bytes: [UInt8], table: FieldTable) throws(MalformedPageError) -> ValidatedPage {
+        let result: Result<ValidatedPage, MalformedPageError> = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONSpanScanner(buffer)
+            let root: JSONSpan
+            do { root = try scanner.validateDocument() } catch {
+                return .failure(MalformedPageError(reason: "the body is not valid JSON (truncated?)", byteCount: bytes.count))
             }
-            root = object
-        } catch let error as MalformedPageError {
-            throw error
-        } catch {
-            throw MalformedPageError(reason: "the body is not valid JSON (truncated?)", byteCount: bytes.count)
-        }
-        guard let values = root["value"] as? [Any] else {
-            throw MalformedPageError(reason: "the page has no \"value\" array", byteCount: bytes.count)
-        }
-        let next = root["@odata.nextLink"]
-        let delta = root["@odata.deltaLink"]
-        let continuation: DeltaContinuation
-        switch (next as? String, delta as? String) {
-        case (let link?, nil) where delta == nil && StoredText.isUsableLink(link): continuation = .next(link)
-        case (nil, let link?) where next == nil && StoredText.isUsableLink(link): continuation = .delta(link)
-        case (.some, .some):
-            throw MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count)
-        default:
-            throw MalformedPageError(reason: "the page carries neither a usable @odata.nextLink nor @odata.deltaLink", byteCount: bytes.count)
-        }
-
-        var diagnostics: [Diagnostic] = []
-        var objects: [Object] = []
-        objects.reserveCapacity(values.count)
-        for (index, value) in values.enumerated() {
-            guard let entry = value as? [String: Any] else {
-                diagnostics.append(Diagnostic(code: "malformed-object", message: "\(Object.resource.rawValue) entry #\(index) on the page is not a JSON object; skipped"))
-                continue
+            guard root.kind == .object else {
+                return .failure(MalformedPageError(reason: "the body is not a JSON object", byteCount: bytes.count))
             }
-            if let object = Object.decode(entry, diagnostics: &diagnostics) { objects.append(object) }
+            var value: JSONSpan?
+            var next: JSONSpan?
+            var delta: JSONSpan?
+            scanner.members(root) { key, span in
+                if scanner.key(key, is: "value") { value = span }
+                else if scanner.key(key, is: "@odata.nextLink") { next = span }
+                else if scanner.key(key, is: "@odata.deltaLink") { delta = span }
+            }
+            guard let value, value.kind == .array else {
+                return .failure(MalformedPageError(reason: "the page has no \"value\" array", byteCount: bytes.count))
+            }
+            let nextLink = next.flatMap { $0.kind == .string ? scanner.string($0) : nil }
+            let deltaLink = delta.flatMap { $0.kind == .string ? scanner.string($0) : nil }
+            let continuation: DeltaContinuation
+            switch (nextLink, deltaLink) {
+            case (let link?, nil) where delta == nil && StoredText.isUsableLink(link): continuation = .next(link)
+            case (nil, let link?) where next == nil && StoredText.isUsableLink(link): continuation = .delta(link)
+            case (.some, .some):
+                return .failure(MalformedPageError(reason: "the page carries both @odata.nextLink and @odata.deltaLink", byteCount: bytes.count))
+            default:
+                return .failure(MalformedPageError(reason: "the page carries neither a usable @odata.nextLink nor @odata.deltaLink", byteCount: bytes.count))
+            }
+            return .success(ValidatedPage(bytes: bytes, table: table, value: value, continuation: continuation))
         }
-        return DeltaPage(objects: objects, continuation: continuation, diagnostics: diagnostics)
+        return try result.get()
     }
 }
 
@@ -91,189 +83,247 @@ public struct MalformedPageError: Error, Sendable, Equatable, CustomStringConver
     public var description: String { "malformed delta page (\(byteCount) bytes): \(reason)" }
 }
 
-/// Reads typed properties out of one JSONSerialization entry, keeping Graph's absent/null/value
-/// distinction and remembering the first type mismatch.
-struct DeltaEntryReader {
-    let entry: [String: Any]
-    let resource: String
-    private(set) var idText = "?"
+/// A validated page: its continuation is known, its objects not yet read.
+struct ValidatedPage: Sendable {
+    let bytes: [UInt8]
+    let table: FieldTable
+    let value: JSONSpan
+    let continuation: DeltaContinuation
+
+    /// Reads the objects of `value`; entries that cannot be read become diagnostics.
+    func objects() -> DeltaPage {
+        let keys = KeyIndex(table)
+        return bytes.withUnsafeBufferPointer { buffer in
+            let scanner = JSONSpanScanner(buffer)
+            var diagnostics: [Diagnostic] = []
+            var objects: [ObjectChange] = []
+            var index = 0
+            var slots = [JSONSpan?](repeating: nil, count: keys.slotCount)
+            scanner.elements(value) { element in
+                defer { index += 1 }
+                guard element.kind == .object else {
+                    diagnostics.append(Diagnostic(code: "malformed-object", message: "\(table.resource.rawValue) entry #\(index) on the page is not a JSON object; skipped"))
+                    return
+                }
+                for slot in slots.indices { slots[slot] = nil }
+                scanner.members(element) { key, span in
+                    if let slot = keys.slot(of: key, in: scanner) { slots[slot] = span }
+                }
+                var reader = SpanEntryReader(scanner: scanner, table: table, slots: slots)
+                if let object = reader.read(diagnostics: &diagnostics) { objects.append(object) }
+            }
+            return DeltaPage(resource: table.resource, objects: objects, continuation: continuation, diagnostics: diagnostics)
+        }
+    }
+}
+
+/// Finds a key's slot among a table's keys: first by byte length, then byte for byte. Slots are the
+/// fields' positions, then `id`, `@removed` and `members@delta`.
+struct KeyIndex {
+    let slotCount: Int
+    let idSlot: Int
+    let removedSlot: Int
+    let membersSlot: Int
+    /// Keys by their UTF-8 length.
+    private let byLength: [Int: [(key: [UInt8], slot: Int)]]
+
+    init(_ table: FieldTable) {
+        let fieldCount = table.fields.count
+        (idSlot, removedSlot, membersSlot, slotCount) = (fieldCount, fieldCount + 1, fieldCount + 2, fieldCount + 3)
+        var keys = table.fields.enumerated().map { (Array($0.element.key.utf8), $0.offset) }
+        keys += [(Array("id".utf8), idSlot), (Array("@removed".utf8), removedSlot)]
+        if table.readsMembers { keys.append((Array("members@delta".utf8), membersSlot)) }
+        byLength = Dictionary(grouping: keys, by: \.0.count).mapValues { $0.map { (key: $0.0, slot: $0.1) } }
+    }
+
+    func slot(of key: JSONSpan, in scanner: JSONSpanScanner) -> Int? {
+        if let raw = scanner.rawStringBytes(key) {
+            guard let candidates = byLength[raw.count] else { return nil }
+            for candidate in candidates where candidate.key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+                return candidate.slot
+            }
+            return nil
+        }
+        // A key written with escapes: compare its decoded text.
+        let text = Array(scanner.string(key).utf8)
+        return byLength[text.count]?.first { $0.key == text }?.slot
+    }
+}
+
+/// Reads one entry's slots into an ``ObjectChange``: Graph's absent/null/value distinction kept, NUL
+/// characters removed (and reported), the first type mismatch remembered (it skips the object).
+struct SpanEntryReader {
+    let scanner: JSONSpanScanner
+    let table: FieldTable
+    let slots: [JSONSpan?]
+    private var idText = "?"
     private var mismatch: String?
     /// Properties whose strings carried NUL characters, which were removed (PostgreSQL text cannot hold NUL).
     private var strippedNUL: [String] = []
 
-    init(entry: [String: Any], resource: String) {
-        self.entry = entry
-        self.resource = resource
+    init(scanner: JSONSpanScanner, table: FieldTable, slots: [JSONSpan?]) {
+        self.scanner = scanner
+        self.table = table
+        self.slots = slots
     }
 
-    /// The object's `id` as a UUID, or `nil` after a diagnostic.
-    mutating func objectID(diagnostics: inout [Diagnostic]) -> UUID? {
-        guard let raw = entry["id"] else {
+    private var resource: String { table.objectName }
+
+    mutating func read(diagnostics: inout [Diagnostic]) -> ObjectChange? {
+        let keys = (id: table.fields.count, removed: table.fields.count + 1, members: table.fields.count + 2)
+        guard let span = slots[keys.id] else {
             diagnostics.append(Diagnostic(code: "missing-id", message: "a \(resource) entry without an \"id\" was skipped"))
             return nil
         }
-        guard let text = raw as? String, let id = UUID(uuidString: text) else {
-            diagnostics.append(Diagnostic(code: "invalid-id", message: "a \(resource) entry with id \(Self.describe(raw)) (not a GUID) was skipped"))
+        guard let id = scanner.uuid(span) else {
+            diagnostics.append(Diagnostic(code: "invalid-id", message: "a \(resource) entry with id \(describe(span)) (not a GUID) was skipped"))
             return nil
         }
-        idText = text
-        return id
-    }
-
-    /// A string property. NUL characters are removed (and reported by ``finish(diagnostics:)``):
-    /// PostgreSQL rejects them in text, so keeping them would make the page fail on every retry.
-    mutating func string(_ key: String) -> Patch<String> {
-        let result = patch(key, expected: "a string") { $0 as? String }
-        guard case .value(let text) = result, let cleaned = StoredText.removingNUL(text) else { return result }
-        strippedNUL.append(key)
-        return .value(cleaned)
-    }
-
-    mutating func bool(_ key: String) -> Patch<Bool> {
-        patch(key, expected: "a boolean") { JSONValue.bool($0) }
-    }
-
-    /// A string property that PostgreSQL indexes (`userPrincipalName`, `mail`): a value longer than
-    /// `maxBytes` cannot be indexed and would fail its page on every retry, so the object is skipped
-    /// with a diagnostic instead. Graph's own limits are far below (113 to 256 characters).
-    mutating func indexedString(_ key: String) -> Patch<String> {
-        let result = string(key)
-        if case .value(let text) = result, let problem = StoredText.indexProblem(key, text) { mismatch = mismatch ?? problem }
-        return result
-    }
-
-    /// An array-of-strings property; NUL characters are removed as in ``string(_:)``.
-    mutating func stringArray(_ key: String) -> Patch<[String]> {
-        let result = patch(key, expected: "an array of strings") { (value: Any) -> [String]? in
-            guard let array = value as? [Any] else { return nil }
-            var strings: [String] = []
-            strings.reserveCapacity(array.count)
-            for element in array {
-                guard let string = element as? String else { return nil }
-                strings.append(string)
-            }
-            return strings
+        idText = scanner.string(span)
+        var object = ObjectChange(id: id, fieldCount: table.fields.count)
+        for (index, field) in table.fields.enumerated() {
+            object.values[index] = value(of: field, slots[index])
         }
-        guard case .value(let strings) = result, strings.contains(where: { StoredText.removingNUL($0) != nil }) else { return result }
-        strippedNUL.append(key)
-        return .value(strings.map { StoredText.removingNUL($0) ?? $0 })
-    }
-
-    /// The `@removed` reason; an unknown reason counts as a hard delete, the safe reading.
-    mutating func removal() -> RemovalReason? {
-        guard let raw = entry["@removed"], !(raw is NSNull) else { return nil }
-        guard let removed = raw as? [String: Any] else {
-            mismatch = mismatch ?? "\"@removed\" is not an object"
-            return nil
-        }
-        if let reason = removed["reason"] as? String, let known = RemovalReason(rawValue: reason) { return known }
-        return .deleted
-    }
-
-    /// The `members@delta` entries; bad entries are skipped with a diagnostic each.
-    mutating func memberChanges(groupID: UUID, diagnostics: inout [Diagnostic]) -> [MemberChange] {
-        guard let raw = entry["members@delta"], !(raw is NSNull) else { return [] }
-        guard let list = raw as? [Any] else {
-            mismatch = mismatch ?? "\"members@delta\" is not an array"
-            return []
-        }
-        var changes: [MemberChange] = []
-        changes.reserveCapacity(list.count)
-        for element in list {
-            guard let member = element as? [String: Any] else {
-                diagnostics.append(Diagnostic(code: "malformed-member", message: "a members@delta entry of group \(idText) is not a JSON object; skipped"))
-                continue
-            }
-            guard let text = member["id"] as? String, let memberID = UUID(uuidString: text) else {
-                diagnostics.append(Diagnostic(code: "invalid-member-id", message: "a member of group \(idText) with id \(Self.describe(member["id"])) (not a GUID) was skipped"))
-                continue
-            }
-            guard let odataType = member["@odata.type"] as? String, let type = MemberType(odataType: odataType) else {
-                diagnostics.append(Diagnostic(code: "unknown-member-type", message: "member \(text) of group \(idText) has type \(Self.describe(member["@odata.type"])), which dirsync does not store; skipped"))
-                continue
-            }
-            let removed = member["@removed"].map { !($0 is NSNull) } ?? false
-            changes.append(MemberChange(memberID: memberID, memberType: type, removed: removed))
-        }
-        return changes
-    }
-
-    /// `true` when every property had the expected JSON type; otherwise appends a diagnostic.
-    func finish(diagnostics: inout [Diagnostic]) -> Bool {
+        object.removed = removal(slots[keys.removed])
+        if table.readsMembers { object.memberChanges = memberChanges(slots[keys.members], diagnostics: &diagnostics) }
         guard let mismatch else {
             if !strippedNUL.isEmpty {
                 diagnostics.append(StoredText.nulStripped(resource: resource, id: idText, keys: strippedNUL))
             }
-            return true
+            return object
         }
         diagnostics.append(Diagnostic(code: "malformed-object", message: "\(resource) \(idText) was skipped: \(mismatch)"))
-        return false
+        return nil
     }
 
-    private mutating func patch<T>(_ key: String, expected: String, _ convert: (Any) -> T?) -> Patch<T> {
-        guard let raw = entry[key] else { return .absent }
-        if raw is NSNull { return .null }
-        if let value = convert(raw) { return .value(value) }
-        mismatch = mismatch ?? "\"\(key)\" is \(Self.describe(raw)), expected \(expected)"
+    private mutating func value(of field: Field, _ span: JSONSpan?) -> Patch<FieldValue> {
+        guard let span else { return .absent }
+        if span.kind == .null { return .null }
+        let key = field.key
+        switch field.kind {
+        case .text:
+            guard span.kind == .string else { return mismatched(key, span, expected: "a string") }
+            return .value(.text(withoutNUL(scanner.string(span), key)))
+        case .indexedText:
+            guard span.kind == .string else { return mismatched(key, span, expected: "a string") }
+            let text = withoutNUL(scanner.string(span), key)
+            if let problem = StoredText.indexProblem(key, text) { mismatch = mismatch ?? problem }
+            return .value(.text(text))
+        case .timestamp:
+            guard span.kind == .string else { return mismatched(key, span, expected: "a string") }
+            let text = scanner.string(span)
+            if let problem = StoredText.timestampProblem(key, text) { mismatch = mismatch ?? problem }
+            return .value(.text(text))
+        case .boolean:
+            guard span.kind == .bool else { return mismatched(key, span, expected: "a boolean") }
+            return .value(.boolean(scanner.bytes[span.start] == UInt8(ascii: "t")))
+        case .textCollection:
+            guard span.kind == .array else { return mismatched(key, span, expected: "an array of strings") }
+            var strings: [String] = []
+            var allStrings = true
+            scanner.elements(span) { element in
+                guard allStrings, element.kind == .string else { allStrings = false; return }
+                strings.append(withoutNUL(scanner.string(element), key))
+            }
+            return allStrings ? .value(.texts(strings)) : mismatched(key, span, expected: "an array of strings")
+        case .reference:
+            guard span.kind == .array else { return mismatched(key, span, expected: "an array") }
+            // The last entry decides: an object carrying @removed clears the relationship; an empty list means none.
+            var last: JSONSpan?
+            scanner.elements(span) { last = $0 }
+            guard let last else { return .null }
+            guard last.kind == .object else { return mismatched(key, span, expected: "an array of objects") }
+            var id: JSONSpan?
+            var removed: JSONSpan?
+            scanner.members(last) { name, value in
+                if scanner.key(name, is: "id") { id = value } else if scanner.key(name, is: "@removed") { removed = value }
+            }
+            if let removed, removed.kind != .null { return .null }
+            guard let id, let uuid = scanner.uuid(id) else {
+                mismatch = mismatch ?? "\"\(key)\" names no object id"
+                return .absent
+            }
+            return .value(.reference(uuid))
+        }
+    }
+
+    private mutating func withoutNUL(_ text: String, _ key: String) -> String {
+        guard let cleaned = StoredText.removingNUL(text) else { return text }
+        if strippedNUL.last != key { strippedNUL.append(key) }
+        return cleaned
+    }
+
+    private mutating func mismatched(_ key: String, _ span: JSONSpan, expected: String) -> Patch<FieldValue> {
+        mismatch = mismatch ?? "\"\(key)\" is \(describe(span)), expected \(expected)"
         return .absent
     }
 
-    /// A short, type-revealing rendering of a JSON value for diagnostics (strings truncated).
-    static func describe(_ value: Any?) -> String {
-        switch value {
-        case nil: "missing"
-        case is NSNull: "null"
-        case let string as String: "\"\(string.prefix(64))\""
-        case let value?:
-            if let bool = JSONValue.bool(value) { "\(bool)" }
-            else if let number = value as? NSNumber { "the number \(number)" }
-            else if value is [Any] { "an array" }
-            else if value is [String: Any] { "an object" }
-            else { "an unexpected value" }
+    /// The `@removed` reason; an unknown reason counts as a hard delete, the safe reading.
+    private mutating func removal(_ span: JSONSpan?) -> RemovalReason? {
+        guard let span, span.kind != .null else { return nil }
+        guard span.kind == .object else {
+            mismatch = mismatch ?? "\"@removed\" is not an object"
+            return nil
         }
-    }
-}
-
-/// Helpers for values produced by JSONSerialization.
-enum JSONValue {
-    /// A JSON `true`/`false`, distinguished from the numbers `1`/`0` (which also bridge to `Bool`).
-    static func bool(_ value: Any) -> Bool? {
-        guard let number = value as? NSNumber else { return nil }
-        // JSONSerialization creates booleans as NSNumber with ObjC type "c" (char); JSON numbers come
-        // as "q"/"i"/"d" and must not be read as booleans.
-        guard String(cString: number.objCType) == "c" else { return nil }
-        return number.boolValue
+        var reason: JSONSpan?
+        scanner.members(span) { key, value in
+            if scanner.key(key, is: "reason") { reason = value }
+        }
+        if let reason, reason.kind == .string, let known = RemovalReason(rawValue: scanner.string(reason)) { return known }
+        return .deleted
     }
 
-    /// A JSON integer (not a boolean, not fractional).
-    static func int(_ value: Any?) -> Int? {
-        guard let value, bool(value) == nil, let number = value as? NSNumber else { return nil }
-        let double = number.doubleValue
-        guard double.rounded() == double, abs(double) < 9e15 else { return nil }
-        return number.intValue
+    /// The `members@delta` entries; bad entries are skipped with a diagnostic each.
+    private mutating func memberChanges(_ span: JSONSpan?, diagnostics: inout [Diagnostic]) -> [MemberChange] {
+        guard let span, span.kind != .null else { return [] }
+        guard span.kind == .array else {
+            mismatch = mismatch ?? "\"members@delta\" is not an array"
+            return []
+        }
+        var changes: [MemberChange] = []
+        let scanner = self.scanner, idText = self.idText
+        scanner.elements(span) { element in
+            guard element.kind == .object else {
+                diagnostics.append(Diagnostic(code: "malformed-member", message: "a members@delta entry of group \(idText) is not a JSON object; skipped"))
+                return
+            }
+            var id: JSONSpan?, type: JSONSpan?, removed: JSONSpan?
+            scanner.members(element) { key, value in
+                if scanner.key(key, is: "id") { id = value }
+                else if scanner.key(key, is: "@odata.type") { type = value }
+                else if scanner.key(key, is: "@removed") { removed = value }
+            }
+            guard let id, let memberID = scanner.uuid(id) else {
+                diagnostics.append(Diagnostic(code: "invalid-member-id", message: "a member of group \(idText) with id \(Self.describe(id, scanner)) (not a GUID) was skipped"))
+                return
+            }
+            guard let type, type.kind == .string, let memberType = Self.memberType(type, scanner) else {
+                diagnostics.append(Diagnostic(code: "unknown-member-type", message: "member \(scanner.string(id)) of group \(idText) has type \(Self.describe(type, scanner)), which dirsync does not store; skipped"))
+                return
+            }
+            changes.append(MemberChange(memberID: memberID, memberType: memberType, removed: removed.map { $0.kind != .null } ?? false))
+        }
+        return changes
     }
 
-    /// Parses bytes as a JSON object, or `nil`.
-    static func object(_ bytes: [UInt8]) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
-    }
-}
-
-/// A delta page that was validated and whose continuation is known; its objects are read on demand.
-public struct PreparedDeltaPage<Object: DeltaObject>: Sendable {
-    /// The page's nextLink or deltaLink.
-    public let continuation: DeltaContinuation
-    private let profiler: any Profiler
-    private let read: @Sendable () -> DeltaPage<Object>
-
-    init(continuation: DeltaContinuation, profiler: any Profiler, read: @escaping @Sendable () -> DeltaPage<Object>) {
-        self.continuation = continuation
-        self.profiler = profiler
-        self.read = read
+    private static func memberType(_ span: JSONSpan, _ scanner: JSONSpanScanner) -> MemberType? {
+        if scanner.key(span, is: "#microsoft.graph.user") { return .user }
+        if scanner.key(span, is: "#microsoft.graph.group") { return .group }
+        return MemberType(odataType: scanner.string(span))
     }
 
-    /// Reads the page's objects (entries that cannot be read become diagnostics).
-    public func objects() -> DeltaPage<Object> {
-        profiler.measure(.decode) { read() }
+    private func describe(_ span: JSONSpan) -> String { Self.describe(span, scanner) }
+
+    /// A short, type-revealing rendering of a JSON value for diagnostics (strings truncated).
+    static func describe(_ span: JSONSpan?, _ scanner: JSONSpanScanner) -> String {
+        guard let span else { return "missing" }
+        switch span.kind {
+        case .null: return "null"
+        case .string: return "\"\(scanner.string(span).prefix(64))\""
+        case .bool: return scanner.bytes[span.start] == UInt8(ascii: "t") ? "true" : "false"
+        case .number: return "the number \(scanner.numberText(span))"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
     }
 }

@@ -18,17 +18,22 @@ public final class GraphClient: Sendable {
         public var retryPolicy: RetryPolicy
         /// The run's deadline: a throttling wait past it fails with ``GraphError/Code/throttledBeyondDeadline``.
         public var deadline: Date?
+        /// The properties selected and read for each object type.
+        public var schema: DirectorySchema
 
         /// - Parameters:
         ///   - endpoints: Graph root and authority host.
         ///   - version: dirsync's version, for the `User-Agent`.
         ///   - retryPolicy: retry settings.
         ///   - deadline: the run's deadline, if any.
-        public init(endpoints: GraphEndpoints, version: String, retryPolicy: RetryPolicy = RetryPolicy(), deadline: Date? = nil) {
+        ///   - schema: the properties selected and read for each object type.
+        public init(endpoints: GraphEndpoints, version: String, retryPolicy: RetryPolicy = RetryPolicy(), deadline: Date? = nil,
+                    schema: DirectorySchema = .standard) {
             self.endpoints = endpoints
             self.userAgent = "dirsync/\(version)"
             self.retryPolicy = retryPolicy
             self.deadline = deadline
+            self.schema = schema
         }
     }
 

@@ -5,11 +5,6 @@ import Foundation
 /// Nothing else in the client assembles URLs: nextLink and deltaLink are followed exactly as Graph
 /// returned them (graph-delta-facts §1, "re-use those URLs exactly as given").
 public struct GraphEndpoints: Sendable, Equatable {
-    /// The `$select` list for `users/delta`: the columns dirsync stores.
-    public static let userSelect = "id,userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses"
-    /// The `$select` list for `groups/delta`; `members` makes Graph report `members@delta`.
-    public static let groupSelect = "id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,members"
-
     /// Graph's root, e.g. `https://graph.microsoft.com`, without a trailing slash.
     public let graphBaseURL: String
     /// The identity platform's root, e.g. `https://login.microsoftonline.com`, without a trailing slash.
@@ -32,12 +27,9 @@ public struct GraphEndpoints: Sendable, Equatable {
         self.init(graphBaseURL: cloud.graphBaseURL, authorityHost: cloud.authorityHost)
     }
 
-    /// The first request of a full delta round for `resource`, with its `$select`.
-    public func initialDeltaURL(_ resource: DirectoryResource) -> String {
-        switch resource {
-        case .users: "\(graphBaseURL)/\(apiVersion)/users/delta?$select=\(Self.userSelect)"
-        case .groups: "\(graphBaseURL)/\(apiVersion)/groups/delta?$select=\(Self.groupSelect)"
-        }
+    /// The first request of a full delta round of `table`'s resource, selecting its fields.
+    public func initialDeltaURL(_ table: FieldTable) -> String {
+        "\(graphBaseURL)/\(apiVersion)/\(table.resource.rawValue)/delta?$select=\(table.select)"
     }
 
     /// `/users/$count` or `/groups/$count`; the request needs `ConsistencyLevel: eventual`.

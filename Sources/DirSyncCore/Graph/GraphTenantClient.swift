@@ -14,61 +14,35 @@ public struct GraphTenantClient: Sendable {
 
     /// The first URL of a full delta round for `resource` (with `$select`).
     public func initialDeltaURL(_ resource: DirectoryResource) -> String {
-        client.configuration.endpoints.initialDeltaURL(resource)
+        client.configuration.endpoints.initialDeltaURL(client.configuration.schema[resource])
     }
 
     /// Fetches and decodes one delta page.
     ///
-    /// - Parameters:
-    ///   - type: ``UserChange`` or ``GroupChange``.
-    ///   - link: ``initialDeltaURL(_:)`` or a stored nextLink/deltaLink, used exactly as given.
+    /// - Parameter link: ``initialDeltaURL(_:)`` or a stored nextLink/deltaLink, used exactly as given.
     /// - Returns: the page and facts about the response (request id, attempts).
     /// - Throws: ``GraphError`` — ``GraphError/Code/resyncRequired`` when the link expired,
     ///   ``GraphError/Code/foreignLink`` (before anything is sent) when the link leaves the Graph host,
     ///   or when the page's own nextLink/deltaLink does.
-    public func fetchDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws -> (page: DeltaPage<Object>, info: GraphResponseInfo) {
-        let (prepared, info) = try await fetchPreparedDeltaPage(type, link: link)
-        return (prepared.objects(), info)
+    public func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo) {
+        let (pending, info) = try await fetchPendingDeltaPage(resource: resource, link: link)
+        return (pending.page(), info)
     }
 
     /// Fetches one delta page and validates it, leaving its objects to be read
-    /// (``PreparedDeltaPage/objects()``); the same checks and errors as ``fetchDeltaPage(_:link:)``.
-    public func fetchPreparedDeltaPage<Object: DeltaObject>(_ type: Object.Type, link: String) async throws
-        -> (page: PreparedDeltaPage<Object>, info: GraphResponseInfo)
-    {
+    /// (``PendingDeltaPage/page()``); the same checks and errors as ``fetchDeltaPage(resource:link:)``.
+    public func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
         // Graph does not carry request headers into its links: send Prefer on every page.
         let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
-        let result = try await client.perform(request, operation: .delta(Object.resource), key: key) { response in
-            try DeltaPageDecoder.prepare(response.body, as: Object.self, profiler: client.profiler)
+        let table = client.configuration.schema[resource]
+        let profiler = client.profiler
+        let result = try await client.perform(request, operation: .delta(resource), key: key) { response in
+            try DeltaPageDecoder.prepare(response.body, table: table, profiler: profiler)
         }
         // Refuse a page whose continuation leaves Graph before the caller can store that link as the
         // round's resume point: stored, it would fail every later run. The previous link stays current.
         try client.checkLink(result.0.continuation.link)
         return result
-    }
-
-    /// Fetches one delta page of either resource, its objects to be read on demand.
-    public func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
-        switch resource {
-        case .users:
-            let (page, info) = try await fetchPreparedDeltaPage(UserChange.self, link: link)
-            return (PendingDeltaPage(continuation: page.continuation) { .users(page.objects()) }, info)
-        case .groups:
-            let (page, info) = try await fetchPreparedDeltaPage(GroupChange.self, link: link)
-            return (PendingDeltaPage(continuation: page.continuation) { .groups(page.objects()) }, info)
-        }
-    }
-
-    /// Fetches one delta page of either resource.
-    public func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo) {
-        switch resource {
-        case .users:
-            let (page, info) = try await fetchDeltaPage(UserChange.self, link: link)
-            return (.users(page), info)
-        case .groups:
-            let (page, info) = try await fetchDeltaPage(GroupChange.self, link: link)
-            return (.groups(page), info)
-        }
     }
 
     /// The number of users or groups in the tenant (`/$count`, eventual consistency).
@@ -96,47 +70,5 @@ public struct GraphTenantClient: Sendable {
     public func organization() async throws -> GraphOrganization {
         let request = HTTPRequest(url: client.configuration.endpoints.organizationURL, headers: [("Accept", "application/json")])
         return try await client.perform(request, operation: .organization, key: key) { try GraphOrganization(bytes: $0.body) }.0
-    }
-}
-
-/// A delta page of either resource whose continuation is known and whose objects are read on demand.
-public struct PendingDeltaPage: Sendable {
-    /// The page's nextLink or deltaLink.
-    public let continuation: DeltaContinuation
-    private let read: @Sendable () -> AnyDeltaPage
-
-    public init(continuation: DeltaContinuation, read: @escaping @Sendable () -> AnyDeltaPage) {
-        self.continuation = continuation
-        self.read = read
-    }
-
-    /// A page that was read already.
-    public init(_ page: AnyDeltaPage) {
-        self.init(continuation: page.continuation) { page }
-    }
-
-    /// Reads the page's objects.
-    public func page() -> AnyDeltaPage { read() }
-}
-
-/// A delta page of either resource.
-public enum AnyDeltaPage: Sendable, Equatable {
-    case users(DeltaPage<UserChange>)
-    case groups(DeltaPage<GroupChange>)
-
-    /// The page's nextLink or deltaLink.
-    public var continuation: DeltaContinuation {
-        switch self {
-        case .users(let page): page.continuation
-        case .groups(let page): page.continuation
-        }
-    }
-
-    /// The page's diagnostics.
-    public var diagnostics: [Diagnostic] {
-        switch self {
-        case .users(let page): page.diagnostics
-        case .groups(let page): page.diagnostics
-        }
     }
 }

@@ -379,8 +379,13 @@ struct JSONSpanScanner {
     }
 
     /// The value as `JSONSerialization` would produce it, for diagnostics (error paths only).
-    func foundationValue(_ span: JSONSpan) -> Any? {
+    /// A number as diagnostics print it (the way Foundation's `NSNumber` prints the value), so the
+    /// message reads the same whichever JSON reader produced it.
+    func numberText(_ span: JSONSpan) -> String {
         let data = Data(UnsafeBufferPointer(rebasing: bytes[span.start..<span.end]))
-        return try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+        guard let number = (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) as? NSNumber else {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[span.start..<span.end]), as: UTF8.self)
+        }
+        return "\(number)"
     }
 }

@@ -24,43 +24,6 @@ public enum MemberType: String, Sendable, Equatable, CaseIterable {
     public var odataType: String { "#microsoft.graph.\(rawValue)" }
 }
 
-/// A user as one delta page reported it: every property is a ``Patch``.
-public struct UserChange: Sendable, Equatable {
-    public var id: UUID
-    public var userPrincipalName: Patch<String> = .absent
-    public var displayName: Patch<String> = .absent
-    public var givenName: Patch<String> = .absent
-    public var surname: Patch<String> = .absent
-    public var mail: Patch<String> = .absent
-    public var jobTitle: Patch<String> = .absent
-    public var department: Patch<String> = .absent
-    public var accountEnabled: Patch<Bool> = .absent
-    public var userType: Patch<String> = .absent
-    public var proxyAddresses: Patch<[String]> = .absent
-    /// Set when the entry is `{"id": …, "@removed": {"reason": …}}`.
-    public var removed: RemovalReason?
-
-    public init(id: UUID) { self.id = id }
-}
-
-/// A group as one delta page reported it, with the slice of `members@delta` on that page.
-public struct GroupChange: Sendable, Equatable {
-    public var id: UUID
-    public var displayName: Patch<String> = .absent
-    public var description: Patch<String> = .absent
-    public var mail: Patch<String> = .absent
-    public var mailNickname: Patch<String> = .absent
-    public var mailEnabled: Patch<Bool> = .absent
-    public var securityEnabled: Patch<Bool> = .absent
-    public var groupTypes: Patch<[String]> = .absent
-    /// Set when the entry is `{"id": …, "@removed": {"reason": …}}`.
-    public var removed: RemovalReason?
-    /// The `members@delta` entries on this page; empty when the property was absent.
-    public var memberChanges: [MemberChange] = []
-
-    public init(id: UUID) { self.id = id }
-}
-
 /// One entry of a group's `members@delta`.
 public struct MemberChange: Sendable, Equatable, Hashable {
     public var memberID: UUID
@@ -75,9 +38,27 @@ public struct MemberChange: Sendable, Equatable, Hashable {
     }
 }
 
-/// The two delta resources dirsync follows.
+/// The delta resources dirsync follows, one per synced object type.
 public enum DirectoryResource: String, Sendable, Equatable, Hashable, CaseIterable, Comparable {
     case users, groups
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The object type's singular name (`user`, `group`): how diagnostics and the change feed name it.
+    public var objectName: String {
+        switch self {
+        case .users: "user"
+        case .groups: "group"
+        }
+    }
+}
+
+/// Where a resource's round stands in this run, as `directory.sync_progress.phase` stores it.
+public enum ProgressPhase: String, Sendable, Equatable, CaseIterable {
+    /// Pages are being fetched and written.
+    case fetch
+    /// The last page was written; the round's deletions are being resolved.
+    case sweep
+    /// The round completed.
+    case done
 }

@@ -57,27 +57,30 @@ public struct MembershipRemoval: Sendable, Equatable, Hashable {
 /// The store applies a plan in one transaction: upserts (absent properties untouched), removals
 /// staged for the round's end, membership removals, membership additions, and the page's cursor.
 public struct PagePlan: Sendable, Equatable {
-    /// Users to insert or update, one per id, properties merged in page order.
-    public var users: [UserChange] = []
-    /// Groups to insert or update, one per id (their `memberChanges` are moved to the membership lists).
-    public var groups: [GroupChange] = []
+    /// The resource the objects belong to.
+    public var resource: DirectoryResource
+    /// Objects to insert or update, one per id, properties merged in page order (their
+    /// `memberChanges` are moved to the membership lists).
+    public var objects: [ObjectChange] = []
     /// Objects whose last report was `@removed`, one per id. An object may also be among the upserts
     /// (reported before its removal): its row is written, then its deletion staged.
     public var removals: [ObjectRemoval] = []
     public var membershipAdditions: [MembershipAddition] = []
     public var membershipRemovals: [MembershipRemoval] = []
 
-    public init() {}
+    public init(resource: DirectoryResource) {
+        self.resource = resource
+    }
 
     /// Number of directory objects the page touched (upserted, removed, or both).
     public var objectCount: Int {
-        guard !removals.isEmpty else { return users.count + groups.count }
-        let upserted = Set(users.map(\.id) + groups.map(\.id))
+        guard !removals.isEmpty else { return objects.count }
+        let upserted = Set(objects.map(\.id))
         return upserted.count + removals.count { !upserted.contains($0.id) }
     }
 
     /// Whether applying the plan would change nothing.
     public var isEmpty: Bool {
-        users.isEmpty && groups.isEmpty && removals.isEmpty && membershipAdditions.isEmpty && membershipRemovals.isEmpty
+        objects.isEmpty && removals.isEmpty && membershipAdditions.isEmpty && membershipRemovals.isEmpty
     }
 }

@@ -4,7 +4,7 @@ public protocol DeltaSource: Sendable {
     /// The first link of a full round for `resource`.
     func initialDeltaURL(_ resource: DirectoryResource) -> String
     /// Fetches one page at `link` (an initial URL, a nextLink or a deltaLink, used exactly as given).
-    func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: AnyDeltaPage, info: GraphResponseInfo)
+    func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo)
     /// Fetches one page at `link` and checks it, with its objects read later: a round can ask for the
     /// next page as soon as the continuation is known. The same errors as ``fetchDeltaPage(resource:link:)``.
     func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo)

@@ -41,20 +41,29 @@ public struct SyncCursor: Sendable, Equatable {
 
 /// What writing one page changed.
 public struct PageWriteResult: Sendable, Equatable {
+    /// Objects inserted or changed.
     public var objectsUpserted = 0
     public var membershipsAdded = 0
     public var membershipsRemoved = 0
+    /// Rows (objects and memberships) COPYed straight into the tables rather than merged.
+    public var rowsCopied = 0
+    /// Merge statements run for objects.
+    public var objectMerges = 0
 
-    public init(objectsUpserted: Int = 0, membershipsAdded: Int = 0, membershipsRemoved: Int = 0) {
+    public init(objectsUpserted: Int = 0, membershipsAdded: Int = 0, membershipsRemoved: Int = 0, rowsCopied: Int = 0, objectMerges: Int = 0) {
         self.objectsUpserted = objectsUpserted
         self.membershipsAdded = membershipsAdded
         self.membershipsRemoved = membershipsRemoved
+        self.rowsCopied = rowsCopied
+        self.objectMerges = objectMerges
     }
 
     public static func += (lhs: inout PageWriteResult, rhs: PageWriteResult) {
         lhs.objectsUpserted += rhs.objectsUpserted
         lhs.membershipsAdded += rhs.membershipsAdded
         lhs.membershipsRemoved += rhs.membershipsRemoved
+        lhs.rowsCopied += rhs.rowsCopied
+        lhs.objectMerges += rhs.objectMerges
     }
 }
 
@@ -71,7 +80,7 @@ public enum RoundCompletion: Sendable, Equatable {
 /// Every method that writes does so in one transaction, so a process killed at any instant leaves
 /// the tables and the cursor consistent: the round resumes after the last committed page.
 public protocol RoundStore: Sendable {
-    /// The stored cursor (created empty on first use).
+    /// The stored cursor (empty before the first round). Reads only.
     func cursor() async throws -> SyncCursor
     /// Starts this run's live progress for the resource (`expectedTotal`: objects a full round expects).
     func beginProgress(expectedTotal: Int?) async throws
@@ -92,8 +101,8 @@ public protocol RoundStore: Sendable {
     func resolveHalted(guard: DeletionGuard) async throws -> RoundCompletion
     /// Ids of the tenant's live objects of this resource (for dry runs, which write nothing).
     func liveObjectIDs() async throws -> Set<UUID>
-    /// Live objects of the tenant, users and groups together (the base of the deletion guard).
+    /// Live objects of the tenant, every type together (the base of the deletion guard).
     func liveObjectCount() async throws -> Int
-    /// Releases the store's session.
-    func close() async
+    /// Staged deletions of live objects of this resource (what a halted round holds back). Reads only.
+    func stagedDeletionCount() async throws -> Int
 }

@@ -15,8 +15,10 @@ public protocol SyncLedger: Sendable {
     func finishRun(_ runID: Int64, result: TenantSyncResult) async throws
     /// Stores the outcome of checking that a domain is verified in its tenant.
     func recordVerification(domain: String, verified: Bool, problem: String?) async throws
-    /// Opens a round store for one resource on a session of its own.
-    func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore
+    /// Runs `body` with a round store for one resource, on a session of its own that is closed when
+    /// `body` ends.
+    func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
+                                     _ body: (any RoundStore) async throws -> T) async throws -> T
 }
 
 /// The process that runs a sync, recorded with each run so a crashed one can be recognised.

@@ -131,11 +131,11 @@ public struct DomainStatus: Sendable, Equatable {
 
     static func progress(_ rows: [ProgressRecord], now: Date) -> Progress? {
         guard !rows.isEmpty else { return nil }
-        let working = rows.filter { $0.phase != "done" }
+        let working = rows.filter { $0.phase != .done }
         let phase: String
         if working.isEmpty {
             phase = "sweep"
-        } else if working.contains(where: { $0.phase == "sweep" }) {
+        } else if working.contains(where: { $0.phase == .sweep }) {
             phase = "sweep"
         } else {
             phase = working.map(\.resource.rawValue).sorted().joined(separator: "+")
@@ -150,7 +150,7 @@ public struct DomainStatus: Sendable, Equatable {
         // A finished round is all of itself; an unfinished one needs Graph's count to say how far it is.
         let shares = rows.map { row -> (done: Int, total: Int)? in
             if let total = row.expectedTotal { return (min(row.objects, total), total) }
-            return row.phase == "done" ? (row.objects, row.objects) : nil
+            return row.phase == .done ? (row.objects, row.objects) : nil
         }
         if shares.allSatisfy({ $0 != nil }), case let total = shares.reduce(0, { $0 + $1!.total }), total > 0 {
             let done = Double(shares.reduce(0) { $0 + $1!.done })

@@ -40,14 +40,14 @@ public struct ProgressRecord: Sendable, Equatable {
     public var resource: DirectoryResource
     public var runID: Int64
     /// `fetch`, `sweep` or `done`.
-    public var phase: String
+    public var phase: ProgressPhase
     public var pages: Int
     public var objects: Int
     public var expectedTotal: Int?
     public var startedAt: Date
     public var updatedAt: Date
 
-    public init(resource: DirectoryResource, runID: Int64, phase: String, pages: Int, objects: Int, expectedTotal: Int?, startedAt: Date, updatedAt: Date) {
+    public init(resource: DirectoryResource, runID: Int64, phase: ProgressPhase, pages: Int, objects: Int, expectedTotal: Int?, startedAt: Date, updatedAt: Date) {
         self.resource = resource
         self.runID = runID
         self.phase = phase

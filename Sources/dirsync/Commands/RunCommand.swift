@@ -149,7 +149,7 @@ struct TenantWiring: Sendable {
             let source = client.tenant(work.tenantID.uuidString.lowercased(), clientID: work.clientID)
             let result = try await PostgresConnection.withConnection(configuration.database, logger: logger, profiler: profiler) { session in
                 let ledger = PostgresSyncLedger(connection: session, configuration: configuration.database, identity: configuration.identity, logger: logger)
-                let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger,
+                let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger, profiler: profiler,
                                       throttledCount: { client.statistics.throttled })
                 let request = TenantSyncRequest(tenantID: work.tenantID, domains: work.domains, options: work.options)
                 return try await sync.run(request) { reporter.update(tenant: work.tenantID, report: $0) }

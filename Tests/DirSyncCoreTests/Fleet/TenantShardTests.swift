@@ -1,5 +1,6 @@
 import DirSyncCore
-import DirSyncTestSupport
+import DirSyncTestDoubles
+
 import Foundation
 import Testing
 

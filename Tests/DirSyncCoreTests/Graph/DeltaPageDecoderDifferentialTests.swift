@@ -1,5 +1,6 @@
 @testable import DirSyncCore
-import DirSyncTestSupport
+import DirSyncTestDoubles
+
 import Foundation
 import Testing
 
@@ -36,28 +37,35 @@ struct DeltaPageDecoderDifferentialTests {
         }
     }
 
-    static func propertyValue(_ kind: String, _ random: inout SplitMix64) -> String {
+    static let timestamps = [#""2024-05-01T08:30:00Z""#, #""2019-12-31T23:59:59.1234567Z""#, #""2024-05-01T08:30:00+02:00""#,
+                             #""2024-05-01 08:30:00""#, #""yesterday""#, #""2024-13-01T00:00:00Z""#, #""2024-05-01T08:30:00.Z""#]
+
+    static func propertyValue(_ kind: FieldKind, _ random: inout SplitMix64) -> String {
         let roll = random.int(100)
         if roll < 12 { return "null" }
         if roll < 16 { return random.pick(nonStrings) }
         switch kind {
-        case "bool": return random.chance(50) ? "true" : "false"
-        case "array":
+        case .boolean: return random.chance(50) ? "true" : "false"
+        case .textCollection:
             let count = random.int(4)
             let elements = (0..<count).map { _ in random.chance(95) ? random.pick(strings) : random.pick(nonStrings) }
             return "[" + elements.joined(separator: ", ") + "]"
-        default: return random.pick(strings)
+        case .timestamp: return random.pick(timestamps)
+        case .reference:
+            let entries = (0..<random.int(3)).map { _ -> String in
+                if random.chance(5) { return random.pick(nonStrings) }
+                var parts = [##""@odata.type": "#microsoft.graph.user""##]
+                if !random.chance(10) { parts.append(#""id": "# + idValue(&random)) }
+                if random.chance(25) { parts.append(#""@removed": {"reason": "deleted"}"#) }
+                return "{" + parts.joined(separator: ", ") + "}"
+            }
+            return "[" + entries.joined(separator: ", ") + "]"
+        case .text, .indexedText: return random.pick(strings)
         }
     }
 
-    static let userProperties: [(String, String)] = [
-        ("userPrincipalName", "string"), ("displayName", "string"), ("givenName", "string"), ("surname", "string"), ("mail", "string"),
-        ("jobTitle", "string"), ("department", "string"), ("accountEnabled", "bool"), ("userType", "string"), ("proxyAddresses", "array"),
-    ]
-    static let groupProperties: [(String, String)] = [
-        ("displayName", "string"), ("description", "string"), ("mail", "string"), ("mailNickname", "string"),
-        ("mailEnabled", "bool"), ("securityEnabled", "bool"), ("groupTypes", "array"),
-    ]
+    /// The keys and kinds the decoder reads, from the field tables themselves.
+    static func properties(_ table: FieldTable) -> [(String, FieldKind)] { table.fields.map { ($0.key, $0.kind) } }
     static let unknown = [
         (#""businessPhones""#, #"["+1 555 0100"]"#), (#""mobilePhone""#, "null"), (#""@odata.type""#, ##""#microsoft.graph.user""##),
         (#""onPremisesExtensionAttributes""#, #"{"a":[1,2,{"b":null}],"c":-0.5E+2}"#), (#""x""#, "1e308"), (#""d\u0069splayName""#, #""escaped key""#),
@@ -70,7 +78,7 @@ struct DeltaPageDecoderDifferentialTests {
         if random.chance(8) {
             fields.append(#""@removed": "# + random.pick([#"{"reason": "deleted"}"#, #"{"reason": "changed"}"#, #"{"reason": "other"}"#, "{}", "null", "true", #"{"reason": 5}"#]))
         } else {
-            for (name, kind) in users ? userProperties : groupProperties where !random.chance(25) {
+            for (name, kind) in properties(users ? .users : .groups) where !random.chance(25) {
                 fields.append("\"\(name)\": " + propertyValue(kind, &random))
             }
         }
@@ -95,7 +103,7 @@ struct DeltaPageDecoderDifferentialTests {
         }
         for _ in 0..<random.int(3) { let (key, value) = random.pick(unknown); fields.append("\(key): \(value)") }
         if random.chance(5), let duplicate = fields.first { fields.append(duplicate.replacingOccurrences(of: "\"", with: "\"", options: [], range: nil)) }
-        if random.chance(5), let (name, kind) = (users ? userProperties : groupProperties).first {
+        if random.chance(5), let (name, kind) = properties(users ? .users : .groups).first {
             fields.append("\"\(name)\": " + propertyValue(kind, &random))
         }
         var shuffled = fields
@@ -145,9 +153,9 @@ struct DeltaPageDecoderDifferentialTests {
         return bytes
     }
 
-    private func expectSame<Object: DeltaObject>(_ bytes: [UInt8], as type: Object.Type, sourceLocation: SourceLocation = #_sourceLocation) {
-        let reference = Result { () throws(MalformedPageError) in try DeltaPageDecoder.decodeWithFoundation(bytes, as: type) }
-        let fast = Result { () throws(MalformedPageError) in try DeltaPageDecoder.decodeSpans(bytes, as: type) }
+    private func expectSame(_ bytes: [UInt8], table: FieldTable, sourceLocation: SourceLocation = #_sourceLocation) {
+        let reference = Result { () throws(MalformedPageError) in try ReferenceDeltaDecoder.decode(bytes, table: table) }
+        let fast = Result { () throws(MalformedPageError) in try DeltaPageDecoder.decode(bytes, table: table) }
         #expect(fast == reference, "page: \(String(decoding: bytes, as: UTF8.self))", sourceLocation: sourceLocation)
     }
 
@@ -157,10 +165,10 @@ struct DeltaPageDecoderDifferentialTests {
         for round in 0..<400 {
             let users = round % 2 == 0
             let bytes = Array(Self.page(users: users, &random).utf8)
-            if users { expectSame(bytes, as: UserChange.self) } else { expectSame(bytes, as: GroupChange.self) }
+            expectSame(bytes, table: users ? .users : .groups)
             for _ in 0..<4 {
                 let mutated = Self.mutate(bytes, &random)
-                if users { expectSame(mutated, as: UserChange.self) } else { expectSame(mutated, as: GroupChange.self) }
+                expectSame(mutated, table: users ? .users : .groups)
             }
         }
     }
@@ -177,14 +185,14 @@ struct DeltaPageDecoderDifferentialTests {
             "{\"value\":[],\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\"}],\"@odata.deltaLink\":\"d\"}",
             "{\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\",\"displayName\":\"a\",\"displayName\":null}],\"@odata.deltaLink\":\"d\"}",
         ]
-        for document in documents { expectSame(Array(document.utf8), as: UserChange.self) }
+        for document in documents { expectSame(Array(document.utf8), table: .users) }
         for depth in [510, 511, 512, 513] {
             let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
-            expectSame(Array("{\"value\":[{\"x\":\(nested)}],\"@odata.deltaLink\":\"d\"}".utf8), as: UserChange.self)
+            expectSame(Array("{\"value\":[{\"x\":\(nested)}],\"@odata.deltaLink\":\"d\"}".utf8), table: .users)
         }
         for bytes: [UInt8] in [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0xC3, 0xA9]] {
             let page = Array("{\"value\":[{\"id\":\"25dcffff-959e-4ece-9973-e5d9b800e8cc\",\"displayName\":\"".utf8) + bytes + Array("\"}],\"@odata.deltaLink\":\"d\"}".utf8)
-            expectSame(page, as: UserChange.self)
+            expectSame(page, table: .users)
         }
     }
 

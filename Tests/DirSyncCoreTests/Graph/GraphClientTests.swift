@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import Logging
 import Testing
@@ -8,7 +9,7 @@ struct GraphClientTests {
     private let tenantID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
     private let endpoints = GraphEndpoints(graphBaseURL: "https://graph.microsoft.com", authorityHost: "https://login.microsoftonline.com")
 
-    private func client(_ transport: ScriptedTransport, tokens: CountingTokenSource = CountingTokenSource(), time: FakeTime = FakeTime(),
+    private func client(_ transport: ScriptedTransport, tokens: CountingTokenSource = CountingTokenSource(), time: ManualClock = ManualClock(),
                         logs: RecordingLogHandler = RecordingLogHandler(), retry: RetryPolicy = RetryPolicy(), deadline: Date? = nil) throws -> GraphClient {
         try GraphClient(configuration: .init(endpoints: endpoints, version: "1.2.3", retryPolicy: retry, deadline: deadline),
                         transport: transport, tokens: tokens, time: time, random: { 0.5 }, logger: logs.logger())
@@ -29,7 +30,7 @@ struct GraphClientTests {
                 : Self.page(delta: "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=z", users: ["00000000-0000-0000-0000-000000000002"])
         }
         let view = try client(transport).tenant(tenantID)
-        let first = try await view.fetchDeltaPage(UserChange.self, link: view.initialDeltaURL(.users))
+        let first = try await view.fetchDeltaPage(resource: .users, link: view.initialDeltaURL(.users))
         #expect(first.page.continuation == .next(next))
         #expect(first.info.requestID == "rid-1")
         #expect(first.info.resourceUnits == 5)
@@ -55,7 +56,7 @@ struct GraphClientTests {
         let tokens = CountingTokenSource()
         let view = try client(transport, tokens: tokens).tenant(tenantID)
         for link in ["https://evil.example/v1.0/users/delta?$skiptoken=1", "https://graph.microsoft.com@evil.example/v1.0/users/delta", "http://graph.microsoft.com/v1.0/users/delta"] {
-            await #expect(throws: GraphError.self) { _ = try await view.fetchDeltaPage(UserChange.self, link: link) }
+            await #expect(throws: GraphError.self) { _ = try await view.fetchDeltaPage(resource: .users, link: link) }
         }
         #expect(transport.requests.isEmpty)
         #expect(tokens.issuedCount == 0)
@@ -63,13 +64,13 @@ struct GraphClientTests {
 
     @Test("a 429 storm with fractional Retry-After waits exactly as told on the fake clock, and logs throttling metadata")
     func throttleStorm() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let logs = RecordingLogHandler()
         let throttled = Fixture.json(429, #"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
                                      headers: [("Retry-After", "2.128"), ("request-id", "rid-429"), ("x-ms-resource-unit", "1"), ("x-ms-throttle-limit-percentage", "1.0")])
         let transport = ScriptedTransport { _, index in index < 3 ? throttled : Self.page(delta: "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=z") }
         let graph = try client(transport, time: time, logs: logs)
-        let result = try await graph.tenant(tenantID).fetchDeltaPage(UserChange.self, link: endpoints.initialDeltaURL(.users))
+        let result = try await graph.tenant(tenantID).fetchDeltaPage(resource: .users, link: endpoints.initialDeltaURL(.users))
         #expect(result.info.attempt == 4)
         #expect(time.sleeps == [2.128, 2.128, 2.128])
         #expect(graph.statistics.throttled == 3)
@@ -82,7 +83,7 @@ struct GraphClientTests {
 
     @Test("throttling that would outlast the run's deadline fails as throttledBeyondDeadline without sleeping")
     func throttleBeyondDeadline() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, _ in Fixture.json(429, "", headers: [("Retry-After", "120")]) }
         let graph = try client(transport, time: time, deadline: time.now().addingTimeInterval(60))
         do {
@@ -125,7 +126,7 @@ struct GraphClientTests {
     func resync() async throws {
         let transport = ScriptedTransport { _, _ in Fixture.json(400, #"{"error":{"code":"SyncStateNotFound","message":"gone"}}"#) }
         do {
-            _ = try await client(transport).tenant(tenantID).fetchDeltaPage(GroupChange.self, link: "https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=old")
+            _ = try await client(transport).tenant(tenantID).fetchDeltaPage(resource: .groups, link: "https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=old")
             Issue.record("expected resync")
         } catch let error as GraphError {
             #expect(error.requiresResync)
@@ -135,7 +136,7 @@ struct GraphClientTests {
 
     @Test("a truncated body and a connection reset are retried with jittered backoff, then succeed")
     func malformedAndTransportRetried() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, index in
             switch index {
             case 0: return Fixture.json(200, #"{"value":[{"id":"#)
@@ -144,7 +145,7 @@ struct GraphClientTests {
             }
         }
         let graph = try client(transport, time: time, retry: RetryPolicy(maxAttempts: 5, baseDelay: 2, maxDelay: 60))
-        let result = try await graph.tenant(tenantID).fetchDeltaPage(UserChange.self, link: endpoints.initialDeltaURL(.users))
+        let result = try await graph.tenant(tenantID).fetchDeltaPage(resource: .users, link: endpoints.initialDeltaURL(.users))
         #expect(result.info.attempt == 3)
         #expect(time.sleeps == [1.0, 2.0]) // 0.5 × 2, 0.5 × 4
         #expect(graph.statistics.transportFailures == 1)
@@ -154,7 +155,7 @@ struct GraphClientTests {
     func forbiddenNotRetried() async throws {
         let transport = ScriptedTransport { _, _ in Fixture.json(403, #"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#) }
         do {
-            _ = try await client(transport).tenant(tenantID).fetchDeltaPage(GroupChange.self, link: endpoints.initialDeltaURL(.groups))
+            _ = try await client(transport).tenant(tenantID).fetchDeltaPage(resource: .groups, link: endpoints.initialDeltaURL(.groups))
             Issue.record("expected forbidden")
         } catch let error as GraphError {
             #expect(error.code == .permissionMissing)
@@ -165,7 +166,7 @@ struct GraphClientTests {
 
     @Test("retries give up after the attempt cap with the last error")
     func attemptCap() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, _ in Fixture.json(502, "") }
         do {
             _ = try await client(transport, time: time, retry: RetryPolicy(maxAttempts: 3)).tenant(tenantID).organization()
@@ -245,7 +246,7 @@ struct GraphClientTests {
         }
         let recorder = KeyRecorder()
         let graph = try GraphClient(configuration: .init(endpoints: endpoints, version: "1"), transport: ScriptedTransport { _, _ in Fixture.json(200, "1") },
-                                    tokens: recorder, time: FakeTime(), logger: RecordingLogHandler().logger())
+                                    tokens: recorder, time: ManualClock(), logger: RecordingLogHandler().logger())
         _ = try await graph.tenant("t1").count(.users)
         _ = try await graph.tenant("t2", clientID: "other-client").count(.users)
         #expect(recorder.keys == [TokenKey(tenantID: "t1", clientID: "default-client"), TokenKey(tenantID: "t2", clientID: "other-client")])
@@ -254,7 +255,7 @@ struct GraphClientTests {
     @Test("across a whole run no log line carries the token or the client secret")
     func logsCarryNoSecrets() async throws {
         let logs = RecordingLogHandler()
-        let time = FakeTime()
+        let time = ManualClock()
         let tokenTransport = ScriptedTransport { _, _ in Fixture.json(200, #"{"expires_in":3600,"access_token":"eyJ-REAL-TOKEN"}"#) }
         let tokens = EntraTokenProvider(clientID: "11111111-2222-3333-4444-555555555555", credential: .secret(Secret("hunter2-secret")),
                                         endpoints: endpoints, transport: tokenTransport, time: time, logger: logs.logger())
@@ -269,7 +270,7 @@ struct GraphClientTests {
         }
         let graph = try GraphClient(configuration: .init(endpoints: endpoints, version: "1"), transport: graphTransport, tokens: tokens,
                                     time: time, random: { 0.3 }, logger: logs.logger())
-        _ = try await graph.tenant(tenantID).fetchDeltaPage(UserChange.self, link: endpoints.initialDeltaURL(.users))
+        _ = try await graph.tenant(tenantID).fetchDeltaPage(resource: .users, link: endpoints.initialDeltaURL(.users))
         #expect(graphTransport.requests.count == 5)
         #expect(graphTransport.requests.last?.headers.contains { $0.value == "Bearer eyJ-REAL-TOKEN" } == true)
         #expect(logs.lines.count >= 4)

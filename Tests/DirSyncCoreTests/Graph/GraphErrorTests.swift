@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import Testing
 

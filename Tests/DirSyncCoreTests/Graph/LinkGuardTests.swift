@@ -82,7 +82,7 @@ struct LinkGuardTests {
     func endpoints() {
         let endpoints = GraphEndpoints(graphBaseURL: "https://graph.microsoft.com/", authorityHost: "https://login.microsoftonline.com/")
         #expect(endpoints.initialDeltaURL(.users) == "https://graph.microsoft.com/v1.0/users/delta?$select=id,userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses")
-        #expect(endpoints.initialDeltaURL(.groups) == "https://graph.microsoft.com/v1.0/groups/delta?$select=id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,members")
+        #expect(endpoints.initialDeltaURL(.groups) == "https://graph.microsoft.com/v1.0/groups/delta?$select=id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,proxyAddresses,members")
         #expect(endpoints.countURL(.groups) == "https://graph.microsoft.com/v1.0/groups/$count")
         #expect(endpoints.domainURL("Contoso.COM") == "https://graph.microsoft.com/v1.0/domains/contoso.com")
         #expect(endpoints.domainURL("a/b?c#d") == "https://graph.microsoft.com/v1.0/domains/a%2Fb%3Fc%23d")

@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import Logging
 import Testing
@@ -100,7 +101,7 @@ struct TokenTests {
         #expect(!jwt.contains("=") && !jwt.contains("+") && !jwt.contains("/"))
     }
 
-    private func provider(_ transport: ScriptedTransport, time: FakeTime, credential: CredentialMaterial = .secret(Secret("hunter2"))) -> EntraTokenProvider {
+    private func provider(_ transport: ScriptedTransport, time: ManualClock, credential: CredentialMaterial = .secret(Secret("hunter2"))) -> EntraTokenProvider {
         EntraTokenProvider(clientID: clientID, credential: credential,
                            endpoints: GraphEndpoints(graphBaseURL: "https://graph.microsoft.com", authorityHost: "https://login.microsoftonline.com"),
                            transport: transport, time: time, logger: RecordingLogHandler().logger())
@@ -112,7 +113,7 @@ struct TokenTests {
 
     @Test("the cache reuses a token per (tenant, client) until refresh-ahead, then fetches anew")
     func cacheRefreshAhead() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, index in Self.tokenResponse(index + 1, expiresIn: 3600) }
         let tokens = provider(transport, time: time)
         let key = TokenKey(tenantID: "t1", clientID: clientID)
@@ -131,7 +132,7 @@ struct TokenTests {
 
     @Test("invalidating after a 401 drops that token once; a stale invalidation does not drop the new one")
     func invalidation() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, index in Self.tokenResponse(index + 1) }
         let tokens = provider(transport, time: time)
         let key = TokenKey(tenantID: "t", clientID: clientID)
@@ -146,7 +147,7 @@ struct TokenTests {
     @Test("concurrent callers for one key share one token request")
     func singleFlight() async throws {
         let transport = ScriptedTransport { _, index in Self.tokenResponse(index + 1) }
-        let tokens = provider(transport, time: FakeTime())
+        let tokens = provider(transport, time: ManualClock())
         let key = TokenKey(tenantID: "t", clientID: clientID)
         let values = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 { group.addTask { try await tokens.token(for: key).value } }
@@ -158,7 +159,7 @@ struct TokenTests {
 
     @Test("the federated token file is re-read for every token request")
     func federatedReRead() async throws {
-        let time = FakeTime()
+        let time = ManualClock()
         let transport = ScriptedTransport { _, index in Self.tokenResponse(index + 1, expiresIn: 600) }
         let tokens = provider(transport, time: time, credential: .federatedTokenFile(path: "/var/run/secrets/azure/tokens/azure-identity-token", reader: RotatingFile()))
         let key = TokenKey(tenantID: "t", clientID: clientID)
@@ -174,7 +175,7 @@ struct TokenTests {
     @Test("certificate credentials send a fresh signed assertion whose aud is the tenant's token URL")
     func certificateRequests() async throws {
         let transport = ScriptedTransport { _, index in Self.tokenResponse(index + 1) }
-        let tokens = provider(transport, time: FakeTime(), credential: .certificate(DigestSigner()))
+        let tokens = provider(transport, time: ManualClock(), credential: .certificate(DigestSigner()))
         _ = try await tokens.token(for: TokenKey(tenantID: "contoso.com", clientID: clientID))
         let body = String(decoding: try #require(transport.requests.first?.body), as: UTF8.self)
         let assertion = try #require(body.split(separator: "&").first { $0.hasPrefix("client_assertion=") }?.dropFirst("client_assertion=".count))
@@ -186,7 +187,7 @@ struct TokenTests {
     func tokenErrors() async throws {
         let bad = ScriptedTransport(responses: [.success(Fixture.json(401, #"{"error":"invalid_client","error_codes":[7000222]}"#))])
         await #expect(throws: GraphError.self) {
-            do { _ = try await provider(bad, time: FakeTime()).token(for: TokenKey(tenantID: "t", clientID: clientID)) } catch let error as GraphError {
+            do { _ = try await provider(bad, time: ManualClock()).token(for: TokenKey(tenantID: "t", clientID: clientID)) } catch let error as GraphError {
                 #expect(error.code == .expiredClientSecret)
                 #expect(!error.description.contains("hunter2"))
                 throw error
@@ -194,7 +195,7 @@ struct TokenTests {
         }
         #expect(bad.requests.count == 1)
         let flaky = ScriptedTransport(responses: [.success(Fixture.json(503, "")), .success(Self.tokenResponse(1))])
-        let time = FakeTime()
+        let time = ManualClock()
         #expect(try await provider(flaky, time: time).token(for: TokenKey(tenantID: "t", clientID: clientID)).value == "tok-1")
         #expect(flaky.requests.count == 2)
     }

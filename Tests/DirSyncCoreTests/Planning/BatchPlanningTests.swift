@@ -1,5 +1,5 @@
 import DirSyncCore
-import DirSyncTestSupport
+import DirSyncTestDoubles
 import Foundation
 import Testing
 
@@ -18,8 +18,8 @@ struct BatchPlanningTests {
                 (0..<Int.random(in: 0...6, using: &random)).map { _ in DeltaPlannerPropertyTests.randomUser(&random) }
             }
             let start = StoreModel.random(.users, &random)
-            let perPage = StoreModel.applying(pages.map { DeltaPlanner.plan(pages: [.users(Self.page($0))]) }, to: start)
-            let batched = StoreModel.applying(Self.group(pages, &random).map { DeltaPlanner.plan(pages: $0.map { .users(Self.page($0)) }) }, to: start)
+            let perPage = StoreModel.applying(pages.map { DeltaPlanner.plan(.users, pages: [Self.page(.users, $0)]) }, to: start)
+            let batched = StoreModel.applying(Self.group(pages, &random).map { DeltaPlanner.plan(.users, pages: $0.map { Self.page(.users, $0) }) }, to: start)
             #expect(batched == perPage, "seed \(120_000 + seed)")
         }
     }
@@ -33,8 +33,8 @@ struct BatchPlanningTests {
                 (0..<Int.random(in: 0...6, using: &random)).map { _ in DeltaPlannerPropertyTests.randomGroup(&random) }
             }
             let start = StoreModel.random(.groups, &random)
-            let perPage = StoreModel.applying(pages.map { DeltaPlanner.plan(pages: [.groups(Self.page($0))]) }, to: start)
-            let batched = StoreModel.applying(Self.group(pages, &random).map { DeltaPlanner.plan(pages: $0.map { .groups(Self.page($0)) }) }, to: start)
+            let perPage = StoreModel.applying(pages.map { DeltaPlanner.plan(.groups, pages: [Self.page(.groups, $0)]) }, to: start)
+            let batched = StoreModel.applying(Self.group(pages, &random).map { DeltaPlanner.plan(.groups, pages: $0.map { Self.page(.groups, $0) }) }, to: start)
             #expect(batched == perPage, "seed \(140_000 + seed)")
         }
     }
@@ -44,13 +44,13 @@ struct BatchPlanningTests {
         var random = SplitMix64(seed: 7)
         let users = (0..<10).map { _ in DeltaPlannerPropertyTests.randomUser(&random) }
         let groups = (0..<10).map { _ in DeltaPlannerPropertyTests.randomGroup(&random) }
-        #expect(DeltaPlanner.plan(pages: [.users(Self.page(users))]) == DeltaPlanner.plan(users: users))
-        #expect(DeltaPlanner.plan(pages: [.groups(Self.page(groups))]) == DeltaPlanner.plan(groups: groups))
-        #expect(DeltaPlanner.plan(pages: []).isEmpty)
+        #expect(DeltaPlanner.plan(.users, pages: [Self.page(.users, users)]) == DeltaPlanner.plan(.users, objects: users))
+        #expect(DeltaPlanner.plan(.groups, pages: [Self.page(.groups, groups)]) == DeltaPlanner.plan(.groups, objects: groups))
+        #expect(DeltaPlanner.plan(.users, pages: []).isEmpty)
     }
 
-    static func page<Object>(_ objects: [Object]) -> DeltaPage<Object> {
-        DeltaPage(objects: objects, continuation: .next("https://graph.example/next"))
+    static func page(_ resource: DirectoryResource, _ objects: [ObjectChange]) -> DeltaPage {
+        DeltaPage(resource: resource, objects: objects, continuation: .next("https://graph.example/next"))
     }
 
     /// Splits `pages` into random runs of consecutive pages.
@@ -103,19 +103,11 @@ struct StoreModel: Equatable {
     }
 
     mutating func write(_ plan: PagePlan) {
-        for user in plan.users {
-            upsert(user.id, [
-                "userPrincipalName": user.userPrincipalName.text, "displayName": user.displayName.text, "givenName": user.givenName.text,
-                "surname": user.surname.text, "mail": user.mail.text, "jobTitle": user.jobTitle.text, "department": user.department.text,
-                "accountEnabled": user.accountEnabled.text, "userType": user.userType.text, "proxyAddresses": user.proxyAddresses.text,
-            ])
-        }
-        for group in plan.groups {
-            upsert(group.id, [
-                "displayName": group.displayName.text, "description": group.description.text, "mail": group.mail.text,
-                "mailNickname": group.mailNickname.text, "mailEnabled": group.mailEnabled.text,
-                "securityEnabled": group.securityEnabled.text, "groupTypes": group.groupTypes.text,
-            ])
+        let table = DirectorySchema.standard[resource]
+        for object in plan.objects {
+            var properties: [String: String?] = [:]
+            for (index, field) in table.fields.enumerated() { properties[field.graphName] = object.values[index].text }
+            upsert(object.id, properties)
         }
         for removal in plan.removals { staged[removal.id] = removal.reason }
         for removal in plan.membershipRemovals { members[removal] = nil }

@@ -49,7 +49,7 @@ public struct PostgresStatusReader: Sendable {
             """, name: "status progress") {
             guard let resource = DirectoryResource(rawValue: try row.string("resource")) else { continue }
             progress[try row.uuid("tenant_id"), default: []].append(ProgressRecord(
-                resource: resource, runID: Int64(try row.int("run_id")), phase: try row.string("phase"), pages: try row.int("pages"),
+                resource: resource, runID: Int64(try row.int("run_id")), phase: ProgressPhase(rawValue: try row.string("phase")) ?? .fetch, pages: try row.int("pages"),
                 objects: try row.int("objects"), expectedTotal: try row.optionalInt("expected_total"),
                 startedAt: try row.date("started_at"), updatedAt: try row.date("updated_at")))
         }

@@ -8,16 +8,20 @@ public final class PostgresSyncLedger: SyncLedger {
     private let connection: PostgresConnection
     private let configuration: PostgresConfiguration
     private let identity: RunIdentity
+    private let schema: DirectorySchema
     private let logger: Logger
 
     /// - Parameters:
     ///   - connection: the session that will hold the tenant lock.
     ///   - configuration: how round stores open their own sessions.
     ///   - identity: the process, recorded with each run it starts.
-    public init(connection: PostgresConnection, configuration: PostgresConfiguration, identity: RunIdentity, logger: Logger) {
+    ///   - schema: the fields each resource's rounds write.
+    public init(connection: PostgresConnection, configuration: PostgresConfiguration, identity: RunIdentity,
+                schema: DirectorySchema = .standard, logger: Logger) {
         self.connection = connection
         self.configuration = configuration
         self.identity = identity
+        self.schema = schema
         self.logger = logger
     }
 
@@ -69,8 +73,10 @@ public final class PostgresSyncLedger: SyncLedger {
             """, name: "record domain verification")
     }
 
-    public func roundStore(tenantID: UUID, resource: DirectoryResource, runID: Int64?) async throws -> any RoundStore {
-        let session = try await PostgresConnection.connect(configuration, logger: logger, profiler: connection.profiler)
-        return PostgresRoundStore(connection: session, tenantID: tenantID, resource: resource, runID: runID)
+    public func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
+                                            _ body: (any RoundStore) async throws -> T) async throws -> T {
+        try await PostgresConnection.withConnection(configuration, logger: logger, profiler: connection.profiler) { session in
+            try await body(PostgresRoundStore(connection: session, tenantID: tenantID, table: schema[resource], runID: runID))
+        }
     }
 }

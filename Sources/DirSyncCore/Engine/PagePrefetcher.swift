@@ -2,7 +2,7 @@ import Synchronization
 
 /// One fetched page of a round, waiting to be written.
 struct FetchedPage: Sendable {
-    var page: AnyDeltaPage
+    var page: DeltaPage
     var info: GraphResponseInfo
 
     /// What the page weighs: the size of Graph's response. It tracks both the memory the decoded page

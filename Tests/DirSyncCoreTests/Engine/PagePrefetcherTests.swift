@@ -1,13 +1,14 @@
 @testable import DirSyncCore
-import DirSyncTestSupport
+import DirSyncTestDoubles
+
 import Foundation
 import Synchronization
 import Testing
 
 @Suite("Page prefetcher (fetching ahead of the writer)")
 struct PagePrefetcherTests {
-    static func pages(_ count: Int, usersPerPage: Int = 2) -> [[UserChange]] {
-        (0..<count).map { _ in (0..<usersPerPage).map { _ in UserChange(id: UUID()) } }
+    static func pages(_ count: Int, usersPerPage: Int = 2) -> [[ObjectChange]] {
+        (0..<count).map { _ in (0..<usersPerPage).map { _ in ObjectChange.user( UUID()) } }
     }
 
     static func prefetcher(_ source: ScriptedDeltaSource, maxPages: Int = 16, maxBytes: Int = 1_000_000) throws -> PagePrefetcher {
@@ -24,7 +25,7 @@ struct PagePrefetcherTests {
     @Test("pages come out in Graph's order, every page once, and the round ends after the deltaLink page")
     func deliversEveryPageInOrder() async throws {
         let script = Self.pages(40)
-        let source = ScriptedDeltaSource(userPages: script)
+        let source = ScriptedDeltaSource(pages: script)
         let prefetcher = try Self.prefetcher(source, maxPages: 3)
         defer { prefetcher.cancel() }
         var seen: [UUID] = []
@@ -32,7 +33,7 @@ struct PagePrefetcherTests {
             let batch = try await prefetcher.take()
             #expect(!batch.isEmpty && batch.count <= 3)
             for fetched in batch {
-                guard case .users(let page) = fetched.page else { Issue.record("not a users page"); return }
+                let page = fetched.page
                 seen += page.objects.map(\.id)
             }
             if batch.last?.page.continuation.isDelta == true { break }
@@ -43,7 +44,7 @@ struct PagePrefetcherTests {
 
     @Test("the next page is requested as soon as a page's link is known, before its objects are read")
     func nextRequestOverlapsReading() async throws {
-        let source = ScriptedDeltaSource(userPages: Self.pages(3), readWaitsForNextRequest: true)
+        let source = ScriptedDeltaSource(pages: Self.pages(3), readWaitsForNextRequest: true)
         let prefetcher = try Self.prefetcher(source)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.log.count == 6 }
@@ -52,7 +53,7 @@ struct PagePrefetcherTests {
 
     @Test("no more than one transaction's pages are held ahead of the writer, so memory does not grow with the tenant")
     func fetchesAtMostOneTransactionAhead() async throws {
-        let source = ScriptedDeltaSource(userPages: Self.pages(100))
+        let source = ScriptedDeltaSource(pages: Self.pages(100))
         let prefetcher = try Self.prefetcher(source, maxPages: 5)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count >= 7 }
@@ -69,7 +70,7 @@ struct PagePrefetcherTests {
     @Test("no more than one transaction's bytes are held ahead: fetching pauses once the byte limit is reached")
     func fetchesAtMostTheByteLimitAhead() async throws {
         // 1,000-byte pages against a 3,500-byte limit.
-        let source = ScriptedDeltaSource(userPages: Self.pages(100, usersPerPage: 10))
+        let source = ScriptedDeltaSource(pages: Self.pages(100, usersPerPage: 10))
         let prefetcher = try Self.prefetcher(source, maxPages: 50, maxBytes: 3_500)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count >= 6 }
@@ -81,7 +82,7 @@ struct PagePrefetcherTests {
 
     @Test("a batch stops before the page that would pass the byte limit, but always holds at least one page")
     func batchesRespectTheByteLimit() async throws {
-        let source = ScriptedDeltaSource(userPages: [Self.pages(1, usersPerPage: 50)[0]] + Self.pages(9, usersPerPage: 10))
+        let source = ScriptedDeltaSource(pages: [Self.pages(1, usersPerPage: 50)[0]] + Self.pages(9, usersPerPage: 10))
         let prefetcher = try Self.prefetcher(source, maxPages: 2, maxBytes: 3_000)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count >= 2 }
@@ -95,7 +96,7 @@ struct PagePrefetcherTests {
 
     @Test("pages fetched before a failure are handed over first; the failure comes after them")
     func failureFollowsTheEarlierPages() async throws {
-        let source = ScriptedDeltaSource(userPages: Self.pages(6), failAt: 3)
+        let source = ScriptedDeltaSource(pages: Self.pages(6), failAt: 3)
         let prefetcher = try Self.prefetcher(source)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count == 4 }
@@ -107,7 +108,7 @@ struct PagePrefetcherTests {
     @Test("a page whose nextLink repeats an earlier link is not handed over, so the loop's link is never stored")
     func refusedNextLinkKeepsItsPage() async throws {
         // Page 2 links back to page 1.
-        let source = ScriptedDeltaSource(userPages: Self.pages(5), nextLinkOf: { $0 == 2 ? ScriptedDeltaSource.link(1) : ScriptedDeltaSource.link($0 + 1) })
+        let source = ScriptedDeltaSource(pages: Self.pages(5), nextLinkOf: { $0 == 2 ? ScriptedDeltaSource.link(1) : ScriptedDeltaSource.link($0 + 1) })
         let prefetcher = try Self.prefetcher(source)
         defer { prefetcher.cancel() }
         try await Self.eventually { source.fetchedLinks.count == 3 }
@@ -118,7 +119,7 @@ struct PagePrefetcherTests {
 
     @Test("once cancelled, nothing is handed out, not even a round's last page already fetched")
     func cancelAfterTheLastPageThrows() async throws {
-        let source = ScriptedDeltaSource(userPages: Self.pages(1))
+        let source = ScriptedDeltaSource(pages: Self.pages(1))
         let prefetcher = try Self.prefetcher(source)
         try await Self.eventually { source.fetchedLinks.count == 1 }
         try await Task.sleep(nanoseconds: 20_000_000)
@@ -128,7 +129,7 @@ struct PagePrefetcherTests {
 
     @Test("cancelling stops fetching and wakes a writer waiting for a page")
     func cancelStopsFetching() async throws {
-        let source = ScriptedDeltaSource(userPages: Self.pages(100))
+        let source = ScriptedDeltaSource(pages: Self.pages(100))
         let prefetcher = try Self.prefetcher(source, maxPages: 2)
         try await Self.eventually { source.fetchedLinks.count >= 3 }
         prefetcher.cancel()

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+
+/// What to sync for one tenant.
+public struct TenantSyncRequest: Sendable, Equatable {
+    public var tenantID: UUID
+    /// The enabled domains of this tenant (at least one).
+    public var domains: [DomainRecord]
+    public var options: RoundOptions
+
+    public init(tenantID: UUID, domains: [DomainRecord], options: RoundOptions) {
+        self.tenantID = tenantID
+        self.domains = domains
+        self.options = options
+    }
+}
+
+/// How a tenant's sync ended.
+public struct TenantSyncResult: Sendable, Equatable {
+    public enum State: String, Sendable, Equatable {
+        case succeeded, failed, halted, interrupted
+        /// Another run holds the tenant's lock; nothing was done.
+        case skipped
+    }
+
+    public var tenantID: UUID
+    public var domains: [String]
+    public var state: State
+    public var mode: RunMode
+    public var dryRun: Bool
+    public var runID: Int64?
+    public var rounds: [RoundReport] = []
+    public var failure: SyncFailure?
+    /// Domains excluded because they are not verified in the tenant.
+    public var unverifiedDomains: [String] = []
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// Responses Graph throttled during this tenant's sync.
+    public var throttled = 0
+
+    public init(tenantID: UUID, domains: [String], state: State, mode: RunMode, dryRun: Bool, startedAt: Date, finishedAt: Date) {
+        self.tenantID = tenantID
+        self.domains = domains
+        self.state = state
+        self.mode = mode
+        self.dryRun = dryRun
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
+    public var pages: Int { rounds.reduce(0) { $0 + $1.pages } }
+    public var requests: Int { rounds.reduce(0) { $0 + $1.requests } }
+    public var objectsUpserted: Int { rounds.reduce(0) { $0 + $1.written.objectsUpserted } }
+    public var objectsDeleted: Int { rounds.reduce(0) { $0 + $1.objectsDeleted } }
+    public var membershipsAdded: Int { rounds.reduce(0) { $0 + $1.written.membershipsAdded } }
+    public var membershipsRemoved: Int { rounds.reduce(0) { $0 + $1.written.membershipsRemoved + $1.membershipsSwept } }
+    public var deletionsPlanned: Int { rounds.reduce(0) { $0 + $1.deletionsPlanned } }
+}
+
+/// Carries out a ``TenantMachine``'s actions for one tenant: the ledger (lock, run records, domain
+/// verification), the delta source, and the resources' rounds run side by side. The tenant's lock
+/// is released on every path once taken.
+public struct TenantSync: Sendable {
+    let ledger: any SyncLedger
+    let source: any DeltaSource
+    let time: any TimeSource
+    let logger: Logger
+    let profiler: any Profiler
+    /// Reads the throttled-response count of this tenant's Graph client (for the run record).
+    let throttledCount: @Sendable () -> Int
+
+    public init(ledger: any SyncLedger, source: any DeltaSource, time: any TimeSource, logger: Logger, profiler: any Profiler = NoProfiler(),
+                throttledCount: @escaping @Sendable () -> Int = { 0 }) {
+        self.ledger = ledger
+        self.source = source
+        self.time = time
+        self.logger = logger
+        self.profiler = profiler
+        self.throttledCount = throttledCount
+    }
+
+    public func run(_ request: TenantSyncRequest, progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> TenantSyncResult {
+        var logger = self.logger
+        logger[metadataKey: "tenant.id"] = "\(request.tenantID.uuidString.lowercased())"
+        var machine = TenantMachine(request: request, startedAt: time.now())
+        var holdsLock = false
+        do {
+            var action = machine.start()
+            while true {
+                switch action {
+                case .tryLock:
+                    holdsLock = try await ledger.tryLockTenant(request.tenantID)
+                    if !holdsLock { logger.notice("tenant is being synced by another run; skipped") }
+                    action = machine.locked(holdsLock, now: time.now())
+                case .markAbandonedRuns:
+                    let abandoned = try await ledger.markAbandonedRuns(tenantID: request.tenantID)
+                    if abandoned > 0 { logger.warning("earlier run ended without finishing; marked interrupted", metadata: ["runs": "\(abandoned)"]) }
+                    action = machine.abandonedRunsMarked(abandoned, now: time.now())
+                case .verifyDomain(let domain):
+                    do {
+                        let verified: Bool
+                        do {
+                            verified = try await source.domain(name: domain).isVerified
+                        } catch let error as GraphError where error.code == .notFound {
+                            verified = false
+                        }
+                        if !verified { logger.error("domain is not verified in its tenant", metadata: ["domain": "\(domain)"]) }
+                        action = machine.domainChecked(domain, verified: verified, now: time.now())
+                    } catch {
+                        action = machine.domainCheckFailed(error, now: time.now())
+                    }
+                case .recordVerification(let domain, let verified, let problem):
+                    try await ledger.recordVerification(domain: domain, verified: verified, problem: problem)
+                    action = machine.verificationRecorded(now: time.now())
+                case .startRunRecord(let mode):
+                    action = machine.runRecordStarted(try await ledger.startRun(tenantID: request.tenantID, mode: mode))
+                case .runRounds(let options):
+                    let before = throttledCount()
+                    let outcomes = await runRounds(request.tenantID, options: options, logger: logger, progress: progress)
+                    action = machine.roundsFinished(outcomes, throttled: throttledCount() - before, now: time.now())
+                case .finishRunRecord(let runID, let result):
+                    try await ledger.finishRun(runID, result: result)
+                    action = machine.runRecordFinished()
+                case .unlock:
+                    if holdsLock { try await ledger.unlockTenant(request.tenantID) }
+                    holdsLock = false
+                    action = machine.unlocked()
+                case .finish(let result):
+                    return result
+                }
+            }
+        } catch {
+            if holdsLock { try? await ledger.unlockTenant(request.tenantID) }
+            throw error
+        }
+    }
+
+    /// Each resource's rounds on a session of its own, side by side.
+    private func runRounds(_ tenantID: UUID, options: RoundOptions, logger: Logger,
+                           progress: @escaping @Sendable (RoundReport) -> Void) async -> [(DirectoryResource, Result<RoundReport, any Error>)] {
+        await withTaskGroup(of: (DirectoryResource, Result<RoundReport, any Error>).self) { group in
+            for resource in DirectoryResource.allCases {
+                group.addTask {
+                    var roundLogger = logger
+                    roundLogger[metadataKey: "resource"] = "\(resource)"
+                    do {
+                        let report = try await ledger.withRoundStore(tenantID: tenantID, resource: resource, runID: options.dryRun ? nil : options.runID) { store in
+                            try await RoundRunner(resource: resource, source: source, store: store, time: time, logger: roundLogger, profiler: profiler)
+                                .run(options, progress: progress)
+                        }
+                        return (resource, .success(report))
+                    } catch {
+                        let failure = SyncFailure.classify(error)
+                        roundLogger.error("round failed", metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
+                        return (resource, .failure(error))
+                    }
+                }
+            }
+            var collected: [(DirectoryResource, Result<RoundReport, any Error>)] = []
+            for await outcome in group { collected.append(outcome) }
+            return collected
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/// The field tables of every synced object type, as one run uses them.
+public struct DirectorySchema: Sendable, Equatable {
+    public var users: FieldTable
+    public var groups: FieldTable
+
+    public init(users: FieldTable = .users, groups: FieldTable = .groups) {
+        self.users = users
+        self.groups = groups
+    }
+
+    /// The contract's tables.
+    public static let standard = DirectorySchema()
+
+    /// The table of `resource`.
+    public subscript(_ resource: DirectoryResource) -> FieldTable {
+        switch resource {
+        case .users: users
+        case .groups: groups
+        }
+    }
+}

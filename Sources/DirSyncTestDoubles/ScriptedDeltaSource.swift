@@ -1,0 +1,112 @@
+import DirSyncCore
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A Graph that answers delta pages from a script at once, and records how far a round was fetched.
+package final class ScriptedDeltaSource: DeltaSource {
+    private enum Step: Sendable {
+        case page(DeltaPage)
+        case failure(GraphError)
+    }
+
+    private let resource: DirectoryResource
+    private let steps: [String: Step]
+    /// Links that fail with a 410 the first time they are fetched, and serve their page after that.
+    private let failOnce: Mutex<Set<String>>
+    private let fetched = Mutex<[String]>([])
+    private let events = Mutex<[String]>([])
+    /// Signalled whenever a page is requested, for reads that wait for the next request.
+    private let requested = DispatchSemaphore(value: 0)
+
+    /// Pages of `resource`: page `i` is served at `link(i)` and names `nextLinkOf(i)` (by default
+    /// `link(i + 1)`) as its nextLink; the last page carries a deltaLink. `failAt` makes that page
+    /// fail with Graph's 410 (the delta state is gone) every time; `failOnceAt` only the first time.
+    /// Later rounds (`laterRounds`) are served from the deltaLink of the round before, page `i` of
+    /// round `r` at `link(i, round: r)`; the last round's deltaLink (``finalDeltaLink``) is not served.
+    package init(_ resource: DirectoryResource = .users, pages: [[ObjectChange]], laterRounds: [[[ObjectChange]]] = [],
+                 failAt: Int? = nil, failOnceAt: Int? = nil,
+                 nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }, readWaitsForNextRequest: Bool = false) {
+        self.resource = resource
+        self.readWaitsForNextRequest = readWaitsForNextRequest
+        var steps: [String: Step] = [:]
+        let rounds = [pages] + laterRounds
+        for (round, pages) in rounds.enumerated() {
+            for (index, objects) in pages.enumerated() {
+                let continuation: DeltaContinuation = index == pages.count - 1
+                    ? .delta(round == rounds.count - 1 ? Self.finalDeltaLink : Self.link(0, round: round + 1))
+                    : .next(round == 0 ? nextLinkOf(index) : Self.link(index + 1, round: round))
+                steps[Self.link(index, round: round)] = round == 0 && index == failAt
+                    ? .failure(GraphError(code: .resyncRequired, message: "delta state gone", fix: "none"))
+                    : .page(DeltaPage(resource: resource, objects: objects, continuation: continuation))
+            }
+        }
+        self.steps = steps
+        failOnce = Mutex(failOnceAt.map { [Self.link($0)] } ?? [])
+    }
+
+    /// The deltaLink of the last scripted round.
+    package static let finalDeltaLink = "https://graph.example/delta?token=end"
+
+    /// Page `index` of round `round` (round 0 is the one started at the initial link).
+    package static func link(_ index: Int, round: Int) -> String {
+        round == 0 ? link(index) : "https://graph.example/users/delta?round=\(round)&page=\(index)"
+    }
+
+    /// The response size the script reports per object on a page.
+    package static let bytesPerObject = 100
+
+    package static func link(_ index: Int) -> String { "https://graph.example/users/delta?page=\(index)" }
+
+    /// What happened, in order: `fetch N` when page N was requested, `read N` when its objects were read.
+    package var log: [String] { events.withLock { $0 } }
+
+    /// Links fetched so far, in order.
+    package var fetchedLinks: [String] { fetched.withLock { $0 } }
+
+    package func initialDeltaURL(_ resource: DirectoryResource) -> String { Self.link(0) }
+
+    package func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo) {
+        try Task.checkCancellation()
+        fetched.withLock { $0.append(link) }
+        if failOnce.withLock({ $0.remove(link) != nil }) {
+            throw GraphError(code: .resyncRequired, message: "delta state gone", fix: "none")
+        }
+        var info = GraphResponseInfo(status: 200, requestID: nil, clientRequestID: "test", attempt: 1, resourceUnits: nil)
+        switch steps[link] {
+        case .page(let page)?:
+            info.bodyBytes = Self.bytesPerObject * page.objects.count
+            return (page, info)
+        case .failure(let error)?: throw error
+        case nil: throw GraphError(code: .malformedResponse, message: "unscripted link \(link)", fix: "fix the test")
+        }
+    }
+
+    /// When set, reading a page's objects first waits (for up to two seconds) until the next page is
+    /// requested, so a caller that reads before it asks for more is caught in ``log``.
+    package let readWaitsForNextRequest: Bool
+
+    /// Pages whose objects are read when the round asks for them, and logged then.
+    package func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
+        let number = link.split(separator: "=").last.map(String.init) ?? link
+        events.withLock { $0.append("fetch \(number)") }
+        requested.signal()
+        let (page, info) = try await fetchDeltaPage(resource: resource, link: link)
+        let next = Int(number).map { "fetch \($0 + 1)" }
+        return (PendingDeltaPage(continuation: page.continuation) { [self] in
+            if readWaitsForNextRequest, case .next = page.continuation, let next {
+                // Wait for the request event (not for time): each signal is a page requested.
+                let deadline = DispatchTime.now() + .seconds(2)
+                while !events.withLock({ $0.contains(next) }), requested.wait(timeout: deadline) == .success {}
+            }
+            events.withLock { $0.append("read \(number)") }
+            return page
+        }, info)
+    }
+
+    package func count(_ resource: DirectoryResource) async throws -> Int { 0 }
+
+    package func domain(name: String) async throws -> GraphDomain {
+        throw GraphError(code: .malformedResponse, message: "not scripted", fix: "fix the test")
+    }
+}

@@ -1,0 +1,247 @@
+import DirSyncCore
+import DirSyncTestDoubles
+import Foundation
+import Testing
+
+/// The round machine's decisions, driven event by event with no database, network or clock.
+@Suite("Round machine: every transition of a resource's rounds")
+struct RoundMachineTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static let initial = "https://graph.example/users/delta?$select=id"
+    static let guardDefault = DeletionGuard()
+
+    /// One step of a script: an event for the machine and the action it must answer with.
+    enum Event {
+        case start(SyncCursor)
+        case haltedResolved(RoundCompletion)
+        case roundStarted
+        case progressBegun
+        case received([DeltaPage], counted: Int?)
+        case totalRecorded
+        case applied(PageWriteResult)
+        case completed(PageWriteResult, RoundCompletion)
+        case failed(any Error)
+    }
+
+    static func page(_ continuation: DeltaContinuation, _ objects: [ObjectChange] = []) -> DeltaPage {
+        DeltaPage(resource: .users, objects: objects, continuation: continuation)
+    }
+
+    static let alice = ObjectChange.user(UUID(uuidString: "aaaaaaaa-0000-4000-8000-000000000001")!) { $0.user.displayName = .value("Alice") }
+
+    /// Runs `script` and checks each answer; returns the machine for further checks.
+    @discardableResult
+    static func run(_ script: [(Event, RoundMachine.Action?)], options: RoundOptions = RoundOptions(),
+                    sourceLocation: SourceLocation = #_sourceLocation) -> RoundMachine {
+        var machine = RoundMachine(resource: .users, options: options, initialLink: initial)
+        for (index, (event, expected)) in script.enumerated() {
+            let action: RoundMachine.Action
+            switch event {
+            case .start(let cursor): action = machine.start(cursor: cursor, now: now)
+            case .haltedResolved(let completion): action = machine.haltedResolved(completion)
+            case .roundStarted: action = machine.roundStarted()
+            case .progressBegun: action = machine.progressBegun()
+            case .received(let pages, let counted): action = machine.received(pages, requests: pages.count, countedTotal: counted)
+            case .totalRecorded: action = machine.expectedTotalRecorded()
+            case .applied(let result): action = machine.applied(result)
+            case .completed(let result, let completion): action = machine.completed(result, completion)
+            case .failed(let error): action = machine.failed(error, now: now)
+            }
+            if let expected {
+                #expect(action == expected, "step \(index + 1): got \(action)", sourceLocation: sourceLocation)
+            } else if case .finish = action {
+            } else {
+                Issue.record("step \(index + 1): expected the round to finish, got \(action)", sourceLocation: sourceLocation)
+            }
+        }
+        return machine
+    }
+
+    static let roundID = RoundMachine.roundID(startingAt: now)
+
+    @Test("first run: no cursor starts a full round from the initial link, counts objects, writes each batch, completes")
+    func firstRun() {
+        let plan = DeltaPlanner.plan(.users, objects: [Self.alice])
+        let machine = Self.run([
+            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+            (.received([Self.page(.next("n1"), [Self.alice])], counted: nil), .apply(plan, pages: 1, nextLink: "n1", mode: .full, roundID: Self.roundID)),
+            (.applied(PageWriteResult(objectsUpserted: 1)), .takePages),
+            (.received([Self.page(.delta("d1"))], counted: nil),
+             .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: .full, roundID: Self.roundID, guard: Self.guardDefault)),
+            (.completed(PageWriteResult(), .completed(objectsDeleted: 0, membershipsSwept: 0)), nil),
+        ])
+        #expect(machine.report?.start == .full && machine.report?.mode == .full && machine.report?.pages == 2 && machine.report?.transactions == 2)
+    }
+
+    @Test("incremental: a fresh deltaLink starts from the link, without counting objects")
+    func incremental() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-3600))
+        Self.run([
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: "d0", countObjects: false)),
+            (.received([Self.page(.delta("d1"))], counted: nil),
+             .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
+            (.completed(PageWriteResult(), .completed(objectsDeleted: 0, membershipsSwept: 0)), nil),
+        ])
+    }
+
+    @Test("--full starts a full round even over a fresh deltaLink")
+    func forcedFull() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: nil))], options: RoundOptions(forceFull: true))
+    }
+
+    @Test("a deltaLink older than Graph's 7 days starts a full round, reported as a resync")
+    func sevenDayExpiry() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-8 * 24 * 3600))
+        let machine = Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: "stored delta state is too old; starting a full round"))])
+        #expect(machine.report?.start == .resync)
+    }
+
+    @Test("resume after a kill in a full or an incremental round: continue from the last committed page, then catch up", arguments: [RoundMode.full, .incremental])
+    func resumeThenCatchUp(mode: RoundMode) {
+        let round: Int64? = mode == .full ? 42 : nil
+        let cursor = SyncCursor(deltaLink: "old", deltaLinkAt: Self.now.addingTimeInterval(-60), roundMode: mode, nextLink: "n7", roundID: round, roundPages: 7)
+        let machine = Self.run([
+            (.start(cursor), .beginProgress),
+            (.progressBegun, .fetch(link: "n7", countObjects: mode == .full)),
+            (.received([Self.page(.delta("d1"))], counted: nil),
+             .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: mode, roundID: round, guard: Self.guardDefault)),
+            (.completed(PageWriteResult(), .completed(objectsDeleted: 2, membershipsSwept: 0)), .readCursor),
+            // The catch-up round starts from the deltaLink the resumed round just stored.
+            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now)), .startRound(mode: .incremental, roundID: nil, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: "d1", countObjects: false)),
+            (.received([Self.page(.delta("d2"), [Self.alice])], counted: nil),
+             .complete(DeltaPlanner.plan(.users, objects: [Self.alice]), pages: 1, deltaLink: "d2", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
+            (.completed(PageWriteResult(objectsUpserted: 1), .completed(objectsDeleted: 0, membershipsSwept: 0)), nil),
+        ])
+        _ = machine
+    }
+
+    @Test("the catch-up's report absorbs the resumed round's: pages, writes and deletions add up, the start stays 'resumed'")
+    func catchUpReportAbsorbs() {
+        var machine = RoundMachine(resource: .users, options: RoundOptions(), initialLink: Self.initial)
+        _ = machine.start(cursor: SyncCursor(roundMode: .full, nextLink: "n1", roundID: 1), now: Self.now)
+        _ = machine.progressBegun()
+        _ = machine.received([Self.page(.delta("d1"), [Self.alice])], requests: 2, countedTotal: nil)
+        _ = machine.completed(PageWriteResult(objectsUpserted: 1), .completed(objectsDeleted: 3, membershipsSwept: 1))
+        _ = machine.start(cursor: SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now), now: Self.now)
+        _ = machine.roundStarted()
+        _ = machine.progressBegun()
+        _ = machine.received([Self.page(.delta("d2"))], requests: 1, countedTotal: nil)
+        guard case .finish(let report) = machine.completed(PageWriteResult(), .completed(objectsDeleted: 1, membershipsSwept: 0)) else {
+            Issue.record("expected finish")
+            return
+        }
+        #expect(report.start == .resumed && report.mode == .full)
+        #expect(report.pages == 2 && report.requests == 3 && report.transactions == 2)
+        #expect(report.written.objectsUpserted == 1 && report.objectsDeleted == 4 && report.membershipsSwept == 1)
+    }
+
+    @Test("Graph's 410 mid-round restarts once as a full round with a new id; the counts so far are kept; a second 410 fails the round")
+    func resyncMidRound() {
+        let gone = GraphError(code: .resyncRequired, serverCode: "syncStateNotFound", message: "gone")
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        let machine = Self.run([
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: "d0", countObjects: false)),
+            (.received([Self.page(.next("n1"), [Self.alice])], counted: nil),
+             .apply(DeltaPlanner.plan(.users, objects: [Self.alice]), pages: 1, nextLink: "n1", mode: .incremental, roundID: nil)),
+            (.applied(PageWriteResult(objectsUpserted: 1)), .takePages),
+            (.failed(gone), .startRound(mode: .full, roundID: Self.roundID, note: "Graph requires a full resync (syncStateNotFound)")),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+            (.failed(gone), .fail(RoundMachine.FailureBox(gone))),
+        ])
+        #expect(machine.report?.start == .resync && machine.report?.mode == .full)
+        #expect(machine.report?.pages == 1 && machine.report?.written.objectsUpserted == 1)
+    }
+
+    @Test("any other fetch failure ends the round with that error")
+    func otherFailure() {
+        let down = GraphError(code: .serverError, status: 503, message: "unavailable")
+        Self.run([
+            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+            (.failed(down), .fail(RoundMachine.FailureBox(down))),
+        ])
+    }
+
+    @Test("the object count, once Graph gave it, is recorded before the batch's write")
+    func expectedTotalFirst() {
+        let plan = DeltaPlanner.plan(.users, objects: [Self.alice])
+        let machine = Self.run([
+            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+            (.received([Self.page(.next("n1"), [Self.alice])], counted: 900), .recordExpectedTotal(900)),
+            (.totalRecorded, .apply(plan, pages: 1, nextLink: "n1", mode: .full, roundID: Self.roundID)),
+            (.applied(PageWriteResult()), .takePages),
+            // Recorded once: a later batch goes straight to its write.
+            (.received([Self.page(.delta("d"))], counted: 900),
+             .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d", mode: .full, roundID: Self.roundID, guard: Self.guardDefault)),
+        ])
+        #expect(machine.report?.expectedTotal == 900)
+    }
+
+    @Test("several waiting pages are planned as one and written in one transaction with the last one's link")
+    func batch() {
+        let bob = ObjectChange.user(UUID()) { $0.user.displayName = .value("Bob") }
+        Self.run([
+            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+            (.received([Self.page(.next("n1"), [Self.alice]), Self.page(.next("n2"), [bob])], counted: nil),
+             .apply(DeltaPlanner.plan(.users, objects: [Self.alice, bob]), pages: 2, nextLink: "n2", mode: .full, roundID: Self.roundID)),
+        ])
+    }
+
+    @Test("the deletion guard halts the round: it finishes with the planned deletions and no catch-up")
+    func guardHalts() {
+        let verdict = DeletionGuard.Verdict(deletions: 60, limit: 20, tenantObjects: 100)
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        let machine = Self.run([
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
+            (.roundStarted, .beginProgress),
+            (.progressBegun, .fetch(link: "d0", countObjects: false)),
+            (.received([Self.page(.delta("d1"))], counted: nil),
+             .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
+            (.completed(PageWriteResult(), .halted(verdict)), nil),
+        ])
+        #expect(machine.report?.haltedVerdict == verdict && machine.report?.deletionsPlanned == 60)
+    }
+
+    @Test("after a halt, --allow-deletes releases the held round, then an incremental round catches up")
+    func releaseAfterHalt() {
+        let allow = DeletionGuard(allowDeletes: true)
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
+        let machine = Self.run([
+            (.start(held), .resolveHalted(allow)),
+            (.haltedResolved(.completed(objectsDeleted: 60, membershipsSwept: 0)), .readCursor),
+            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now)), .startRound(mode: .incremental, roundID: nil, note: nil)),
+        ], options: RoundOptions(deletionGuard: allow))
+        #expect(machine.report?.start == .incremental)
+    }
+
+    @Test("without --allow-deletes a held round stays halted and no round starts")
+    func heldStaysHalted() {
+        let verdict = DeletionGuard.Verdict(deletions: 60, limit: 20, tenantObjects: 100)
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
+        Self.run([
+            (.start(held), .resolveHalted(Self.guardDefault)),
+            (.haltedResolved(.halted(verdict)), nil),
+        ])
+    }
+
+    @Test("--full discards a held round instead of releasing it")
+    func fullIgnoresHeldRound() {
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
+        Self.run([(.start(held), .startRound(mode: .full, roundID: Self.roundID, note: nil))], options: RoundOptions(forceFull: true))
+    }
+}

@@ -1,0 +1,134 @@
+import DirSyncCore
+import Foundation
+import Testing
+
+/// The tenant machine's decisions, driven event by event with no database, network or clock.
+@Suite("Tenant machine: lock, crashed runs, domains, run record, rounds, result")
+struct TenantMachineTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static let tenant = UUID(uuidString: "aaaaaaaa-0000-4000-8000-000000000001")!
+
+    static func request(dryRun: Bool = false, full: Bool = false, domains: [DomainRecord]? = nil) -> TenantSyncRequest {
+        TenantSyncRequest(tenantID: tenant, domains: domains ?? [DomainRecord(domain: "a.example", tenantID: tenant, verifiedAt: now)],
+                          options: RoundOptions(forceFull: full, dryRun: dryRun))
+    }
+
+    static func report(_ resource: DirectoryResource, _ completion: RoundCompletion = .completed(objectsDeleted: 0, membershipsSwept: 0),
+                       start: RoundStart = .incremental) -> RoundReport {
+        var report = RoundReport(resource: resource, start: start, mode: start == .incremental ? .incremental : .full)
+        report.completion = completion
+        return report
+    }
+
+    static func finished(_ action: TenantMachine.Action) -> TenantSyncResult? {
+        if case .finish(let result) = action { return result }
+        return nil
+    }
+
+    @Test("a tenant another run holds is skipped: nothing else happens, not even an unlock")
+    func skipped() {
+        var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
+        #expect(machine.start() == .tryLock)
+        let result = Self.finished(machine.locked(false, now: Self.now))
+        #expect(result?.state == .skipped)
+    }
+
+    @Test("a normal run: lock, mark crashed runs, record the run, run the rounds, record the end, unlock")
+    func normalRun() {
+        var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
+        #expect(machine.start() == .tryLock)
+        #expect(machine.locked(true, now: Self.now) == .markAbandonedRuns)
+        #expect(machine.abandonedRunsMarked(1, now: Self.now) == .startRunRecord(.incremental))
+        guard case .runRounds(let options) = machine.runRecordStarted(17) else { Issue.record("expected rounds"); return }
+        #expect(options.runID == 17)
+        let finish = machine.roundsFinished([(.users, .success(Self.report(.users))), (.groups, .success(Self.report(.groups)))], throttled: 2, now: Self.now)
+        guard case .finishRunRecord(let runID, let result) = finish else { Issue.record("expected the run record"); return }
+        #expect(runID == 17 && result.state == .succeeded && result.throttled == 2 && result.mode == .incremental)
+        #expect(machine.runRecordFinished() == .unlock)
+        #expect(Self.finished(machine.unlocked())?.state == .succeeded)
+    }
+
+    @Test("--full records the run as full from its start")
+    func fullRunRecord() {
+        var machine = TenantMachine(request: Self.request(full: true), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        #expect(machine.abandonedRunsMarked(0, now: Self.now) == .startRunRecord(.full))
+    }
+
+    @Test("a new domain is checked and the result recorded before the run; an unverified one is reported, the verified one syncs")
+    func domainVerification() {
+        let domains = [DomainRecord(domain: "new.example", tenantID: Self.tenant), DomainRecord(domain: "old.example", tenantID: Self.tenant, verifiedAt: Self.now)]
+        var machine = TenantMachine(request: Self.request(domains: domains), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        #expect(machine.abandonedRunsMarked(0, now: Self.now) == .verifyDomain("new.example"))
+        guard case .recordVerification("new.example", false, let problem?) = machine.domainChecked("new.example", verified: false, now: Self.now) else {
+            Issue.record("expected the verification to be recorded with its problem")
+            return
+        }
+        #expect(problem.contains("not a verified domain"))
+        #expect(machine.verificationRecorded(now: Self.now) == .startRunRecord(.incremental))
+        _ = machine.runRecordStarted(1)
+        guard case .finishRunRecord(_, let result) = machine.roundsFinished([], throttled: 0, now: Self.now) else { Issue.record("expected the record"); return }
+        #expect(result.unverifiedDomains == ["new.example"])
+    }
+
+    @Test("when no domain of the tenant is verified, nothing is synced and no run is recorded")
+    func noVerifiedDomain() {
+        var machine = TenantMachine(request: Self.request(domains: [DomainRecord(domain: "new.example", tenantID: Self.tenant)]), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        _ = machine.domainChecked("new.example", verified: false, now: Self.now)
+        #expect(machine.verificationRecorded(now: Self.now) == .unlock)
+        let result = Self.finished(machine.unlocked())
+        #expect(result?.state == .failed && result?.failure?.kind == .domainNotVerified && result?.runID == nil)
+    }
+
+    @Test("a domain check that fails (Graph down, consent missing) fails the tenant with a run record saying why")
+    func domainCheckFails() {
+        var machine = TenantMachine(request: Self.request(domains: [DomainRecord(domain: "new.example", tenantID: Self.tenant)]), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        #expect(machine.domainCheckFailed(GraphError(code: .adminConsentRequired, message: "no consent"), now: Self.now) == .startRunRecord(.incremental))
+        guard case .finishRunRecord(5, let result) = machine.runRecordStarted(5) else { Issue.record("expected the record"); return }
+        #expect(result.state == .failed && result.failure?.kind == .consentMissing)
+        #expect(machine.runRecordFinished() == .unlock)
+    }
+
+    @Test("a dry run writes nothing: no crashed runs marked, no verification or run recorded")
+    func dryRun() {
+        let domains = [DomainRecord(domain: "new.example", tenantID: Self.tenant), DomainRecord(domain: "old.example", tenantID: Self.tenant, verifiedAt: Self.now)]
+        var machine = TenantMachine(request: Self.request(dryRun: true, domains: domains), startedAt: Self.now)
+        _ = machine.start()
+        #expect(machine.locked(true, now: Self.now) == .verifyDomain("new.example"))
+        guard case .runRounds(let options) = machine.domainChecked("new.example", verified: true, now: Self.now) else { Issue.record("expected rounds"); return }
+        #expect(options.dryRun)
+        #expect(machine.roundsFinished([(.users, .success(Self.report(.users)))], throttled: 0, now: Self.now) == .unlock)
+        #expect(Self.finished(machine.unlocked())?.dryRun == true)
+    }
+
+    @Test("round outcomes: a failure outranks an interruption, a halt is reported with the summed deletions, a resync marks the run")
+    func outcomes() {
+        func result(_ outcomes: [(DirectoryResource, Result<RoundReport, any Error>)]) -> TenantSyncResult? {
+            var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
+            _ = machine.start()
+            _ = machine.locked(true, now: Self.now)
+            _ = machine.abandonedRunsMarked(0, now: Self.now)
+            _ = machine.runRecordStarted(1)
+            guard case .finishRunRecord(_, let result) = machine.roundsFinished(outcomes, throttled: 0, now: Self.now) else { return nil }
+            return result
+        }
+        let failed = result([(.users, .failure(CancellationError())), (.groups, .failure(GraphError(code: .transport, message: "down")))])
+        #expect(failed?.state == .failed && failed?.failure?.kind == .transport)
+        let interrupted = result([(.users, .failure(CancellationError())), (.groups, .success(Self.report(.groups)))])
+        #expect(interrupted?.state == .interrupted)
+        let verdict = DeletionGuard.Verdict(deletions: 30, limit: 20, tenantObjects: 100)
+        let halted = result([(.users, .success(Self.report(.users, .halted(verdict)))), (.groups, .success(Self.report(.groups, .halted(verdict))))])
+        #expect(halted?.state == .halted && halted?.failure?.message.contains("delete 60 of 100") == true)
+        let resync = result([(.users, .success(Self.report(.users, start: .resync))), (.groups, .success(Self.report(.groups)))])
+        #expect(resync?.mode == .resync)
+    }
+}
