@@ -17,8 +17,9 @@ struct TenantGeneratorTests {
     @Test("generated tenants are realistic: guests, disabled users, null and never-set mail, non-ASCII names, all member kinds")
     func realistic() {
         let t = TenantGenerator.generate(index: 2, seed: 1, spec: TenantSpec(users: 2000, groups: 200, membersPerGroup: 30), apps: [])
-        #expect(t.domains.map(\.name) == ["tenant3-verified.example", "tenant3-unverified.example", "tenant3.onmicrosoft.com"])
-        #expect(t.domains.map(\.isVerified) == [true, false, true])
+        #expect(t.domains.map(\.name) == ["tenant3-verified.example", "tenant3-unverified.example", "tenant3.onmicrosoft.com",
+                                          "tenant3-mail.example"])
+        #expect(t.domains.map(\.isVerified) == [true, false, true, true])
         #expect(t.users.contains { $0.values[8] == .string("Guest") })
         #expect(t.users.contains { $0.values[7] == .bool(false) })
         #expect(t.users.contains { $0.values[4] == .null } && t.users.contains { $0.values[4] == .unset })
