@@ -58,10 +58,10 @@ struct GraphSim: AsyncParsableCommand {
         Flags of 'serve', the default subcommand ('graph-sim serve --help'
         shows defaults): --host --port --seed --tenants --users --groups
         --members-per-group --nesting standard|deep --scenario FILE
-        --client-id --client-secret
-        --token-lifetime SECONDS --delta-token-lifetime SECONDS --page-size
-        --members-per-page --duplicate-rate --max-lifetime SECONDS
-        --url-file PATH --ready-check --quiet
+        --client-id --client-secret --token-lifetime SECONDS
+        --delta-token-lifetime SECONDS --page-size --members-per-page
+        --duplicate-rate --max-lifetime SECONDS --url-file PATH
+        --ready-check --quiet
 
         \(controlAPIHelp)
         """,
