@@ -326,9 +326,10 @@ extension Tenant {
                 w.endArray()
             }
             if resource == .users && selection.manager {
-                // The current manager, in a full round and whenever it changed; a manager removed since the client's
-                // position as the old one marked removed (graph-sim's choice of shape: Graph documents only that
-                // the relationship is reported as `manager@delta`, so removal follows `members@delta`).
+                // The current manager in a full round, and in a later round only when it changed (with or without
+                // return=minimal, as relationships are reported as changes); a manager removed since the client's
+                // position comes as the old one marked removed. graph-sim's choices: Graph documents only that the
+                // relationship is reported as `manager@delta`, so this follows what it documents for `members@delta`.
                 let current = manager(of: index)
                 var entry: (ref: MemberRef, removed: Bool)?
                 if !incremental || change.whole || change.managerTouched {

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Graph names it `extension_<app id without dashes>_<name>`. Graph documents that delta returns, for a change
 /// to one directory extension property, every directory extension property of the same data type; the
-/// simulator models that by marking all of them changed (see ``Tenant/extensionMask(sameTypeAs:)``).
+/// simulator models that by marking all of them changed. So a change to an extension the client did not select
+/// still surfaces the user if it selected another extension of that type (graph-sim's reading of that sentence).
 public struct DirectoryExtension: Sendable, Equatable {
     /// The data types graph-sim supports (Graph also has Binary, DateTime and LargeInteger).
     public enum DataType: String, Sendable, CaseIterable {
@@ -41,8 +42,8 @@ public struct DirectoryExtension: Sendable, Equatable {
         self.init(name: "extension_" + clientId.replacingOccurrences(of: "-", with: "").lowercased() + "_" + shortName, dataType: dataType)
     }
 
-    /// The most extension properties one tenant can have in graph-sim (Graph allows 100 per app); each
-    /// takes one bit of a change mask.
+    /// The most extension properties one tenant can have in graph-sim (graph-sim's limit: Graph allows 100 per
+    /// app); each takes one bit of a change mask.
     public static let maximum = 32
 
     /// The name of the cost-centre extension every generated tenant registers on its first app.

@@ -1,5 +1,8 @@
 /// The value of a user's `onPremisesExtensionAttributes`: `extensionAttribute1` … `extensionAttribute15`,
 /// each a string or null.
+///
+/// A change to any key changes the property, and delta returns it whole, all fifteen keys (graph-sim's choice:
+/// Graph's documentation shows no minimal response for a complex property).
 public struct ExtensionAttributes: Sendable, Equatable {
     /// The fifteen slots; index 0 is `extensionAttribute1`.
     public var values: [String?]
