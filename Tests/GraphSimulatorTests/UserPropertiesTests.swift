@@ -119,6 +119,12 @@ struct UserPropertiesTests {
         #expect(item(byContact.items, reports[0])?["manager@delta"]?.arrayValue?.first?["@odata.type"] == .string("#microsoft.graph.orgContact"))
         #expect(h.control("POST", "tenants/\(h.tenantId)/mutations",
                           #"{"operations":[{"op":"setManager","id":"\#(reports[0])","managerId":"\#(reports[0])"}]}"#).status == 400)
+        let device = h.simulator.tenant(0).devices[0]
+        let refused = h.control("POST", "tenants/\(h.tenantId)/mutations",
+                                #"{"operations":[{"op":"updateUser","id":"\#(reports[0])","set":{"jobTitle":"Never","manager":"\#(device)"}}]}"#)
+        #expect(refused.status == 400, "a device cannot manage")
+        #expect(!h.simulator.tenant(0).values(.users, tenant.users.firstIndex { $0.id == reports[0] }!).contains(.string("Never")),
+                "a refused update changes nothing")
     }
 
     @Test("onPremisesExtensionAttributes merges key by key like a Graph PATCH, and delta returns the whole object")

@@ -100,7 +100,7 @@ extension Tenant {
             let value = try Self.propertyValue(json, type: resource.types[ordinal], name: name)
             values[ordinal] = value == .null ? .unset : value
         }
-        if let manager, refs[manager.lowercased()] == nil { throw SimulatorInputError("no object with id '\(manager)'") }
+        let managerRef = try manager.map { (target: String) throws(SimulatorInputError) -> MemberRef in try validManager(target, for: nil) }
         let short = String(id.prefix(8))
         switch resource {
         case .users:
@@ -121,7 +121,10 @@ extension Tenant {
             }
             userLog.append(ChangeEntry(kind: .created, object: index))
             liveUsers += 1
-            if let manager { try setManager(userId: id, managerId: manager) }
+            if let managerRef {
+                managers[index] = managerRef
+                userLog.append(ChangeEntry(kind: .managerChanged, object: index, member: .none))
+            }
         case .groups:
             if case .unset = values[GroupProperty.displayName] { values[GroupProperty.displayName] = .string("Group \(short)") }
             if case .unset = values[GroupProperty.mailNickname] { values[GroupProperty.mailNickname] = .string("group-\(short)") }
@@ -194,7 +197,7 @@ extension Tenant {
                 mask |= 1 << UInt64(ordinal)
             }
         }
-        if let target = manager?.stringValue, refs[target.lowercased()] == nil { throw SimulatorInputError("no object with id '\(target)'") }
+        if let target = manager?.stringValue { _ = try validManager(target, for: index) }
         var changed = (mask & 0xFFFF_FFFF).nonzeroBitCount + extensionChanges.count
         if mask != 0 {
             if mask & 0xFFFF_FFFF != 0 {
@@ -325,21 +328,28 @@ extension Tenant {
     public mutating func setManager(userId: String, managerId: String) throws(SimulatorInputError) -> Bool {
         let u = try lookup(userId, .user)
         guard users[u].lifecycle == .live else { throw SimulatorInputError("user '\(userId)' is not live") }
+        let ref = try validManager(managerId, for: u)
+        let old = managers[u]
+        guard old != ref else { return false }
+        managers[u] = ref
+        userLog.append(ChangeEntry(kind: .managerChanged, object: u, member: old))
+        return true
+    }
+
+    /// The reference of `managerId` if it can manage user `user` (nil: a user being created): a live user other
+    /// than the user itself, or a live contact.
+    private func validManager(_ managerId: String, for user: Int?) throws(SimulatorInputError) -> MemberRef {
         guard let ref = refs[managerId.lowercased()] else { throw SimulatorInputError("no object with id '\(managerId)'") }
         switch ref.kind {
         case .user:
-            guard ref.index != u else { throw SimulatorInputError("a user cannot be their own manager") }
+            guard ref.index != user else { throw SimulatorInputError("a user cannot be their own manager") }
             guard users[ref.index].lifecycle == .live else { throw SimulatorInputError("user '\(managerId)' is not live") }
         case .orgContact:
             guard contacts[ref.index].lifecycle == .live else { throw SimulatorInputError("contact '\(managerId)' is deleted") }
         default:
             throw SimulatorInputError("a manager is a user or an organisational contact, not a \(ref.kind.name)")
         }
-        let old = managers[u]
-        guard old != ref else { return false }
-        managers[u] = ref
-        userLog.append(ChangeEntry(kind: .managerChanged, object: u, member: old))
-        return true
+        return ref
     }
 
     /// Removes the manager of the live user `userId`.
