@@ -161,18 +161,20 @@ struct UserPropertiesTests {
         let h = Self.harness()
         let token = try h.token()
         let registered = h.control("POST", "tenants/\(h.tenantId)/config",
-                                   #"{"directoryExtensions":[{"name":"badge","dataType":"String"},{"name":"level","dataType":"Integer"}]}"#)
+                                   #"{"directoryExtensions":[{"name":"badge","dataType":"String"},{"name":"level","dataType":"Integer"},{"name":"room","dataType":"String"}]}"#)
         #expect(registered.status == 200)
         let badge = "extension_11111111222233334444555555555555_badge", level = "extension_11111111222233334444555555555555_level"
+        let room = "extension_11111111222233334444555555555555_room"
         let summary = try JSONValue.parse(registered.body)["directoryExtensions"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-        #expect(summary == [Self.costCenter, badge, level])
+        #expect(summary == [Self.costCenter, badge, level, room])
         let user = h.simulator.tenant(0).users[7].id
         mutate(h, #"{"op":"updateUser","id":"\#(user)","set":{"\#(badge)":"B-1","\#(level)":3,"\#(Self.costCenter)":"CC-1000"}}"#)
-        let link = try latest(h, "displayName,\(Self.costCenter),\(badge),\(level)", token: token)
+        let link = try latest(h, "displayName,\(Self.costCenter),\(badge),\(level),\(room)", token: token)
 
         mutate(h, #"{"op":"updateUser","id":"\#(user)","set":{"\#(Self.costCenter)":"CC-2000"}}"#)
         let strings = try round(h, link, token: token, minimal: true)
-        #expect(item(strings.items, user) == .object(["id": .string(user), Self.costCenter: .string("CC-2000"), badge: .string("B-1")]))
+        #expect(item(strings.items, user) == .object(["id": .string(user), Self.costCenter: .string("CC-2000"), badge: .string("B-1")]),
+                "the other String extension comes along; the one never set (room) stays absent, the Integer one is not returned")
 
         mutate(h, #"{"op":"updateUser","id":"\#(user)","set":{"\#(level)":4}}"#)
         let integers = try round(h, strings.deltaLink, token: token, minimal: true)

@@ -310,12 +310,9 @@ extension Tenant {
             }
             if resource == .users && selection.returned >> 32 != 0 {
                 for ext in directoryExtensions.indices where selection.returned & Self.extensionBit(ext) != 0 {
+                    // A change marks every extension of its type; one never set stays absent all the same.
                     let value = extensionValue(ext, user: index)
-                    if onlyChanged {
-                        guard change.mask & Self.extensionBit(ext) != 0 else { continue }
-                    } else if value == .unset {
-                        continue
-                    }
+                    guard value != .unset, !onlyChanged || change.mask & Self.extensionBit(ext) != 0 else { continue }
                     Self.write(value, key: directoryExtensions[ext].name, to: &w)
                 }
             }
