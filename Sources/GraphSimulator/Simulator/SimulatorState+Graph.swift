@@ -147,8 +147,8 @@ extension SimulatorState {
     private mutating func selectProblem(_ problem: DeltaSelection.Problem, request: SimRequest, resource: Resource, now: Double) -> SimResponse {
         switch problem {
         case .unknownProperty(let name):
-            // The wording Graph passes on from the directory, which names its own type (graph-sim's choice where
-            // Graph's documentation shows no example: the same code and message for every resource).
+            // graph-sim's choice: Graph's documentation shows no example of this error. The code is the directory's
+            // code for a bad request; the message is OData's wording, naming the directory's own type.
             return graphError(400, code: "Request_BadRequest",
                               message: "Could not find a property named '\(name)' on type '\(resource.directoryType)'.", request: request, now: now)
         case .untracked(let name):
