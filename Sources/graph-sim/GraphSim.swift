@@ -14,12 +14,17 @@ struct GraphSim: AsyncParsableCommand {
           POST /{tenant}/oauth2/v2.0/token     client credentials: secret,
                                                certificate or federated assertion
           GET  /{tenant|domain}/v2.0/.well-known/openid-configuration
-          GET  /v1.0/users/delta, /v1.0/groups/delta
+          GET  /v1.0/users/delta, /v1.0/groups/delta, /v1.0/contacts/delta
                                                $select, Prefer: return=minimal,
-                                               $deltatoken=latest
-          GET  /v1.0/users/$count, /v1.0/groups/$count
+                                               $deltatoken=latest; users:
+                                               $select=manager gives manager@delta
+          GET  /v1.0/users/$count, /v1.0/groups/$count, /v1.0/contacts/$count
                                                needs ConsistencyLevel: eventual
-          GET  /v1.0/domains/{name}, /v1.0/domains, /v1.0/organization
+          GET  /v1.0/users, /v1.0/groups, /v1.0/contacts (first page)
+          GET  /v1.0/domains, /v1.0/domains/{name}, /v1.0/organization
+                                               domains: id, isVerified, isDefault,
+                                               isInitial, authenticationType,
+                                               supportedServices
           /_graphsim/...                       control API (below)
         Point dirsync at it: DIRSYNC_GRAPH_URL=<base-url>,
         AZURE_AUTHORITY_HOST=<base-url>. Scope: https://graph.microsoft.com/.default
@@ -27,20 +32,36 @@ struct GraphSim: AsyncParsableCommand {
         <base-url>/{tenantId}/oauth2/v2.0/token.
 
         Generated tenants (no --scenario): tenant K (1-based) has the domains
-        tenantK-verified.example (verified, default), tenantK-unverified.example
-        (unverified) and tenantK.onmicrosoft.com (initial). Tenant ids follow
-        from --seed. The app --client-id/--client-secret is registered in every
-        generated tenant with the dirsync app's four permissions consented:
-        User.Read.All, Group.Read.All, GroupMember.Read.All and
-        Directory.Read.All. Access tokens are JWT-shaped: their payload carries
-        tid, appid and the consented roles (no roles claim without consent).
+        tenantK-verified.example (verified, default; Email and
+        OfficeCommunicationsOnline), tenantK-unverified.example (unverified),
+        tenantK.onmicrosoft.com (initial; Email) and tenantK-mail.example
+        (verified; Email). Tenant ids follow from --seed. The app
+        --client-id/--client-secret is registered in every generated tenant
+        with the dirsync app's four permissions consented: User.Read.All,
+        Group.Read.All, GroupMember.Read.All and Directory.Read.All. It carries
+        one directory extension, extension_<client id without dashes>_costCenter
+        (String). Access tokens are JWT-shaped: their payload carries tid, appid
+        and the consented roles (no roles claim without consent).
+
+        Each tenant has users (contract properties plus employeeId,
+        employeeType, companyName, officeLocation, otherMails, createdDateTime,
+        creationType, externalUserState, onPremises* ids and sync state,
+        preferredLanguage, mobilePhone, businessPhones, usageLocation, city,
+        country, onPremisesExtensionAttributes, the cost centre and a manager),
+        groups (plus visibility, createdDateTime, onPremisesSyncEnabled,
+        proxyAddresses), organisational contacts (users / 50; group members of
+        type orgContact), devices and service principals. Contacts need
+        OrgContact.Read.All or Directory.Read.All; they cannot be soft-deleted
+        or restored (Graph's deleted items hold none), so a deleted contact is
+        reported with @removed reason "deleted".
 
         Flags of 'serve', the default subcommand ('graph-sim serve --help'
         shows defaults): --host --port --seed --tenants --users --groups
-        --members-per-group --scenario FILE --client-id --client-secret
-        --token-lifetime SECONDS --delta-token-lifetime SECONDS --page-size
-        --members-per-page --duplicate-rate --max-lifetime SECONDS
-        --url-file PATH --ready-check --quiet
+        --members-per-group --nesting standard|deep --scenario FILE
+        --client-id --client-secret --token-lifetime SECONDS
+        --delta-token-lifetime SECONDS --page-size --members-per-page
+        --duplicate-rate --max-lifetime SECONDS --url-file PATH
+        --ready-check --quiet
 
         \(controlAPIHelp)
         """,
@@ -69,6 +90,10 @@ extension GraphSim {
         var groups = 100
         @Option(help: "Average members per group (about 2% of groups are 20x larger, about 5% are empty).")
         var membersPerGroup = 20
+        @Option(help: ArgumentHelp(
+            "How groups nest: standard, or deep.",
+            discussion: "deep adds chains eight groups deep, groups with two or three parent groups, one group of 50,000 users (half the users of a smaller tenant) nested under others, and users in at least 50 groups transitively."))
+        var nesting: GroupNesting = .standard
         @Option(help: "JSON scenario file describing tenants, domains, apps, credentials, permissions and sizes.")
         var scenario: String?
         @Option(help: "Client id registered in every generated tenant.")
@@ -107,7 +132,7 @@ extension GraphSim {
             var configuration = SimulatorConfiguration()
             configuration.seed = seed
             configuration.tenantCount = tenants
-            configuration.spec = TenantSpec(users: users, groups: groups, membersPerGroup: membersPerGroup)
+            configuration.spec = TenantSpec(users: users, groups: groups, membersPerGroup: membersPerGroup, nesting: nesting)
             configuration.clientId = clientId.lowercased()
             configuration.clientSecret = clientSecret
             configuration.tokenLifetime = tokenLifetime
@@ -128,14 +153,15 @@ extension GraphSim {
             let simulator = GraphSimulator(configuration: configuration)
             let elapsed = ContinuousClock.now - started
             var members = 0
-            var objects = (0, 0)
+            var objects = (0, 0, 0)
             for i in 0..<simulator.tenantCount {
                 let tenant = simulator.tenant(i)
                 members += tenant.members.reduce(0) { $0 + $1.count }
                 objects.0 += tenant.users.count
                 objects.1 += tenant.groups.count
+                objects.2 += tenant.contacts.count
             }
-            Self.log("generated \(simulator.tenantCount) tenant(s): \(objects.0) users, \(objects.1) groups, \(members) memberships in \(elapsed)")
+            Self.log("generated \(simulator.tenantCount) tenant(s): \(objects.0) users, \(objects.1) groups, \(objects.2) contacts, \(members) memberships in \(elapsed)")
             if readyCheck { return }
 
             let log: (@Sendable (String) -> Void)? = quiet ? nil : { @Sendable line in Serve.log(line) }
@@ -167,28 +193,59 @@ extension GraphSim {
 let controlAPIHelp = """
 Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index):
   GET  /_graphsim/tenants
-       ids, domains with isVerified, app client ids, settings
+       ids, domains, apps with their access states, directory extensions,
+       live counts, settings
   GET  /_graphsim/tenants/{tid}/truth
-       {"users":[...],"groups":[...],
-        "memberships":[{"groupId","memberId","memberType"}]}
+       {"tenantId","users":[...],"groups":[...],"contacts":[...],
+        "memberships":[{"groupId","memberId","memberType"}],
+        "domains":[{"id","isVerified","isDefault","isInitial",
+                    "supportedServices"}]}
+       every object: "id", every modelled property (null when unset),
+       "deleted": null|"changed"|"deleted"; users also each directory
+       extension and "manager" (id or null)
   POST /_graphsim/tenants/{tid}/mutations
        {"operations":[{"op":"createUser","user":{...}},
                       {"op":"updateUser","id":"...","set":{"jobTitle":null}},
                       {"op":"softDeleteUser|hardDeleteUser|restoreUser","id"},
                       the same five ops for groups ("group" instead of "user"),
+                      {"op":"createContact","contact":{...}},
+                      {"op":"updateContact","id","set":{...}},
+                      {"op":"deleteContact","id"},
+                      {"op":"setManager","id","managerId"},
+                      {"op":"removeManager","id"},
                       {"op":"addMember","groupId","memberId","memberType"?},
                       {"op":"removeMember","groupId","memberId"}],
         "random":{"seed":S,"count":N}}
+       a user's "set" may hold "manager" (id or null), directory
+       extensions by name, and "onPremisesExtensionAttributes":
+       {"extensionAttribute3":"x","extensionAttribute5":null} (merged
+       key by key, like a Graph PATCH); a nested group may close a cycle
   POST /_graphsim/tenants/{tid}/config
-       {"permissions":[...],"consent":false,"deltaTokenLifetimeSeconds":N,
+       {"permissions":[...],"grantPermissions":[...],
+        "revokePermissions":[...],"consent":false,
+        "appState":"enabled|disabled|deleted",
+        "secretState":"valid|expired|removed",
+        "certificateState":"valid|expired|removed","clientId"?,
+        "deltaTokenLifetimeSeconds":N,
         "expiredDeltaStyle":"gone410|badRequest400","duplicateRate":P,
         "emptyPageRate":P,
-        "verifiedDomains":[{"name","verified"}]}
+        "verifiedDomains":[{"name","verified","supportedServices"?}],
+        "directoryExtensions":[{"name","dataType":"String|Integer|Boolean"}]}
+       access changes, each reversible: consent false -> tokens carry no
+       roles, Graph answers 403 Authorization_RequestDenied; a revoked
+       permission -> 403 on what needs it; appState deleted -> AADSTS700016
+       (admin consent installs it again), disabled -> AADSTS7000112;
+       secretState expired -> AADSTS7000222, removed -> AADSTS7000215;
+       certificateState expired -> AADSTS700027 "[Reason - The key used is
+       expired.]", removed -> AADSTS700027 "[Reason - The key was not
+       found.]". They apply to token requests from then on; issued tokens
+       keep their roles until they expire (fault tokenExpiry ends them).
   POST /_graphsim/faults
        {"kind","tenant"?,"pathPrefix"?,"count"?,"probability"?,
         "retryAfter"?:"2"|"0.5"|null,"status"?,"latencyMs"?}
        kinds: throttle serverError latency truncatedBody malformedBody
               connectionReset deltaLinkGone tokenExpiry foreignNextLink
+       (a 5xx storm: {"kind":"serverError","probability":1})
   GET  /_graphsim/faults, DELETE /_graphsim/faults
   GET  /_graphsim/stats, POST /_graphsim/stats/reset
        requests per endpoint and tenant, throttled, token requests, tokenLeaks
@@ -213,3 +270,5 @@ final class SignalWatcher {
         self.sources = sources
     }
 }
+
+extension GroupNesting: ExpressibleByArgument {}

@@ -33,7 +33,7 @@ struct DeltaSemanticsTests {
             }
             let midRound = rng.chance(0.3)
             let minimal = round % 2 == 0
-            for resource in ["users", "groups"] {
+            for resource in ["users", "groups", "contacts"] {
                 try client.round(resource, harness: h, token: token, minimal: minimal) { page in
                     if midRound && page == 1 {
                         _ = h.control("POST", "tenants/\(h.tenantId)/mutations", "{\"random\":{\"seed\":\(90_000 + round),\"count\":5}}")
@@ -42,7 +42,7 @@ struct DeltaSemanticsTests {
             }
             if midRound {
                 // Changes made while paging show up in the next round.
-                for resource in ["users", "groups"] { try client.round(resource, harness: h, token: token, minimal: minimal) }
+                for resource in ["users", "groups", "contacts"] { try client.round(resource, harness: h, token: token, minimal: minimal) }
             }
             let problems = client.differences(from: try truth(h))
             #expect(problems.isEmpty, "round \(round): \(problems.prefix(5))")

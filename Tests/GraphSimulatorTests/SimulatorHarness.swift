@@ -88,24 +88,38 @@ extension String {
     }
 }
 
-/// A minimal delta client: follows rounds, applies changes, and can be compared with `truth`.
+/// A minimal delta client: follows rounds of users, groups and contacts selecting every modelled property
+/// (users also `manager` and the directory extensions), applies changes, and can be compared with `truth`.
 struct MirrorClient {
-    var users: [String: [String: JSONValue]] = [:]
-    var groups: [String: [String: JSONValue]] = [:]
-    var deleted: [String: [String: String]] = ["users": [:], "groups": [:]]
+    var objects: [String: [String: [String: JSONValue]]] = ["users": [:], "groups": [:], "contacts": [:]]
+    var deleted: [String: [String: String]] = ["users": [:], "groups": [:], "contacts": [:]]
     var memberships: Set<String> = []
     var deltaLinks: [String: String] = [:]
     var resyncs = 0
     var pages = 0
     var retries = 0
 
-    static let userSelect = "userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses"
-    static let groupSelect = "displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,members"
+    var users: [String: [String: JSONValue]] { objects["users"] ?? [:] }
+    var groups: [String: [String: JSONValue]] { objects["groups"] ?? [:] }
+
+    /// Collections: Graph writes a cleared one as `[]`, the truth a never-set one as `null`.
+    static let collections: Set<String> = ["proxyAddresses", "groupTypes", "otherMails", "businessPhones"]
+
+    /// The initial URL of a round of `resource`, selecting everything the simulator models.
+    static func initialURL(_ resource: String, harness: SimulatorHarness) -> String {
+        let select: [String]
+        switch resource {
+        case "users": select = UserProperty.names + harness.simulator.tenant(0).directoryExtensions.map(\.name) + ["manager"]
+        case "groups": select = GroupProperty.names + ["members"]
+        default: select = ContactProperty.names
+        }
+        return "/v1.0/\(resource)/delta?$select=" + select.joined(separator: ",")
+    }
 
     /// Runs one round of `resource`; `between` runs after each page (to mutate mid-round).
     mutating func round(_ resource: String, harness: SimulatorHarness, token: String, minimal: Bool,
                         between: (Int) -> Void = { _ in }) throws {
-        var url = deltaLinks[resource] ?? "/v1.0/\(resource)/delta?$select=\(resource == "users" ? Self.userSelect : Self.groupSelect)"
+        var url = deltaLinks[resource] ?? Self.initialURL(resource, harness: harness)
         var fresh = deltaLinks[resource] == nil
         var staging = self
         if fresh { staging.reset(resource) }
@@ -119,7 +133,7 @@ struct MirrorClient {
             }
             if response.status == 410 || response.status == 400 && response.text.lowercased().contains("syncstatenotfound") {
                 resyncs += 1
-                url = "/v1.0/\(resource)/delta?$select=\(resource == "users" ? Self.userSelect : Self.groupSelect)"
+                url = Self.initialURL(resource, harness: harness)
                 staging = self
                 staging.reset(resource)
                 fresh = true
@@ -147,12 +161,8 @@ struct MirrorClient {
 
     mutating func reset(_ resource: String) {
         deleted[resource] = [:]
-        if resource == "users" {
-            users = [:]
-        } else {
-            groups = [:]
-            memberships = []
-        }
+        objects[resource] = [:]
+        if resource == "groups" { memberships = [] }
     }
 
     mutating func apply(_ item: JSONValue, resource: String) throws {
@@ -160,18 +170,21 @@ struct MirrorClient {
         if let removed = item["@removed"] {
             let reason = try #require(removed["reason"]?.stringValue)
             deleted[resource]![id] = reason
-            if resource == "users" { users[id] = nil } else {
-                groups[id] = nil
-                memberships = memberships.filter { !$0.hasPrefix(id + "|") }
-            }
+            objects[resource]![id] = nil
+            if resource == "groups" { memberships = memberships.filter { !$0.hasPrefix(id + "|") } }
             return
         }
         deleted[resource]![id] = nil
-        var props = (resource == "users" ? users[id] : groups[id]) ?? [:]
-        for (key, value) in item.objectValue ?? [:] where key != "id" && !key.hasPrefix("@") && key != "members@delta" {
+        var props = objects[resource]![id] ?? [:]
+        for (key, value) in item.objectValue ?? [:] where key != "id" && !key.hasPrefix("@") && !key.hasSuffix("@delta") {
             props[key] = value
         }
-        if resource == "users" { users[id] = props } else { groups[id] = props }
+        if let entries = item["manager@delta"]?.arrayValue {
+            for entry in entries {
+                props["manager"] = entry["@removed"] != nil ? .null : try #require(entry["id"])
+            }
+        }
+        objects[resource]![id] = props
         for entry in item["members@delta"]?.arrayValue ?? [] {
             let memberId = try #require(entry["id"]?.stringValue)
             let type = try #require(entry["@odata.type"]?.stringValue).replacingOccurrences(of: "#microsoft.graph.", with: "")
@@ -187,7 +200,8 @@ struct MirrorClient {
     /// Differences from the truth document (empty when the mirror is exact).
     func differences(from truth: JSONValue) -> [String] {
         var problems: [String] = []
-        for (resource, mirror) in [("users", users), ("groups", groups)] {
+        for resource in ["users", "groups", "contacts"] {
+            let mirror = objects[resource] ?? [:]
             var seen = 0
             for object in truth[resource]?.arrayValue ?? [] {
                 let id = object["id"]?.stringValue ?? ""
@@ -200,8 +214,8 @@ struct MirrorClient {
                 guard let props = mirror[id] else { problems.append("\(resource) \(id) missing"); continue }
                 for (key, value) in object.objectValue ?? [:] where key != "id" && key != "deleted" {
                     let mine = props[key] ?? .null
-                    let theirs = (key == "proxyAddresses" || key == "groupTypes") && value == .null ? .array([]) : value
-                    let mineNormalised = (key == "proxyAddresses" || key == "groupTypes") && mine == .null ? .array([]) : mine
+                    let theirs = Self.collections.contains(key) && value == .null ? .array([]) : value
+                    let mineNormalised = Self.collections.contains(key) && mine == .null ? .array([]) : mine
                     if mineNormalised != theirs { problems.append("\(resource) \(id).\(key): truth \(value), mirror \(mine)") }
                 }
             }

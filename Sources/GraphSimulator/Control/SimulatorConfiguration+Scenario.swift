@@ -1,10 +1,12 @@
 /// Scenario files: JSON describing tenants, domains, apps, credentials, permissions and sizes.
 ///
 /// ```json
-/// {"seed": 7, "pageSize": 200, "membersPerPage": 500,
-///  "tenants": [{"displayName": "Contoso", "users": 500, "groups": 40, "membersPerGroup": 15,
-///    "domains": [{"name": "contoso.example", "verified": true, "default": true},
+/// {"seed": 7, "pageSize": 200, "membersPerPage": 500, "nesting": "standard",
+///  "tenants": [{"displayName": "Contoso", "users": 500, "groups": 40, "membersPerGroup": 15, "nesting": "deep",
+///    "domains": [{"name": "contoso.example", "verified": true, "default": true,
+///                 "supportedServices": ["Email", "OfficeCommunicationsOnline"]},
 ///                {"name": "contoso.onmicrosoft.com", "verified": true, "initial": true},
+///                {"name": "fabrikam.example", "verified": true, "authenticationType": "Federated"},
 ///                {"name": "pending.example", "verified": false}],
 ///    "apps": [{"clientId": "…", "secrets": ["…"], "certificates": ["-----BEGIN CERTIFICATE-----…"],
 ///              "federated": [{"issuer": "https://issuer.example/", "subject": "system:serviceaccount:ns:sa",
@@ -12,8 +14,9 @@
 ///    "permissions": ["User.Read.All", "GroupMember.Read.All"], "consent": true,
 ///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01, "emptyPageRate": 0}]}
 /// ```
-/// Omitted tenant fields take the command-line values (sizes, default app, lifetimes); omitted domains follow
-/// the generated naming for the tenant's position.
+/// Omitted tenant fields take the command-line values (sizes, nesting, default app, lifetimes); omitted domains follow
+/// the generated naming for the tenant's position; a domain without `supportedServices` gets what a tenant usually has
+/// (see ``TenantDomain/init(name:isVerified:isInitial:isDefault:supportedServices:authenticationType:)``).
 extension SimulatorConfiguration {
     /// Applies a parsed scenario document on top of the current values.
     /// - Throws: `SimulatorInputError` naming the first field that cannot be used.
@@ -21,17 +24,38 @@ extension SimulatorConfiguration {
         if let seed = scenario["seed"]?.doubleValue { self.seed = UInt64(seed) }
         if let size = scenario["pageSize"]?.intValue { pageSize = size }
         if let size = scenario["membersPerPage"]?.intValue { membersPerPage = size }
+        if let name = scenario["nesting"] {
+            guard let value = name.stringValue.flatMap(GroupNesting.init(rawValue:)) else {
+                throw SimulatorInputError("nesting must be one of \(GroupNesting.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.nesting = value
+        }
         guard let tenants = scenario["tenants"]?.arrayValue else { return }
         scenarioTenants = []
         for (i, t) in tenants.enumerated() {
+            var nesting = self.spec.nesting
+            if let name = t["nesting"] {
+                guard let value = name.stringValue.flatMap(GroupNesting.init(rawValue:)) else {
+                    throw SimulatorInputError("tenant \(i): nesting must be one of \(GroupNesting.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                nesting = value
+            }
             let spec = TenantSpec(users: t["users"]?.intValue ?? self.spec.users, groups: t["groups"]?.intValue ?? self.spec.groups,
-                                  membersPerGroup: t["membersPerGroup"]?.intValue ?? self.spec.membersPerGroup)
+                                  membersPerGroup: t["membersPerGroup"]?.intValue ?? self.spec.membersPerGroup, nesting: nesting)
             var domains: [TenantDomain]?
             if let list = t["domains"]?.arrayValue {
                 domains = try list.map { (d: JSONValue) throws(SimulatorInputError) -> TenantDomain in
                     guard let name = d["name"]?.stringValue else { throw SimulatorInputError("tenant \(i): every domain needs a name") }
+                    var services: [String]?
+                    if let list = d["supportedServices"] {
+                        guard let items = list.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                            throw SimulatorInputError("tenant \(i): supportedServices of \(name) must be an array of strings")
+                        }
+                        services = items.compactMap(\.stringValue)
+                    }
                     return TenantDomain(name: name, isVerified: d["verified"]?.boolValue ?? true,
-                                        isInitial: d["initial"]?.boolValue ?? false, isDefault: d["default"]?.boolValue ?? false)
+                                        isInitial: d["initial"]?.boolValue ?? false, isDefault: d["default"]?.boolValue ?? false,
+                                        supportedServices: services, authenticationType: d["authenticationType"]?.stringValue ?? "Managed")
                 }
                 guard !(domains ?? []).isEmpty else { throw SimulatorInputError("tenant \(i): domains must not be empty") }
             }

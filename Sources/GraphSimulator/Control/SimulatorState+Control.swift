@@ -1,18 +1,29 @@
 /// The control API, served under `/_graphsim/` on loopback only (no real Graph client uses that path).
 ///
-/// - `GET /_graphsim/tenants` → `{"baseURL","tenants":[{"index","id","displayName","domains":[{"name","isVerified","isInitial","isDefault"}],
-///   "apps":[{"clientId","secrets","certificates","federated":[{"issuer","subject","audience"}]}],"users","groups","settings":{…}}]}`
-///   (`users`/`groups` count live objects).
+/// - `GET /_graphsim/tenants` → `{"baseURL","tenants":[{"index","id","displayName","domains":[{"name","isVerified","isInitial",
+///   "isDefault","supportedServices","authenticationType"}],"apps":[{"clientId","displayName","state","secretState",
+///   "certificateState","secrets","certificates","federated":[{"issuer","subject","audience"}]}],"directoryExtensions":[{"name",
+///   "dataType"}],"users","groups","contacts","settings":{…}}]}` (`users`/`groups`/`contacts` count live objects).
 /// - `GET /_graphsim/tenants/{tid}/truth` → see ``Tenant/truthJSON()``. `{tid}` is a tenant id, a domain or an index.
 /// - `POST /_graphsim/tenants/{tid}/mutations` with `{"operations":[…], "random":{"seed":S,"count":N}}` (either or both).
 ///   Operations: `{"op":"createUser","user":{props}}`, `{"op":"updateUser","id","set":{props, null clears}}`,
 ///   `softDeleteUser|hardDeleteUser|restoreUser` with `"id"`, the same five for groups (`"group"` instead of `"user"`),
+///   `{"op":"createContact","contact":{props}}`, `{"op":"updateContact","id","set"}`, `{"op":"deleteContact","id"}`
+///   (contacts are deleted for good: Graph keeps no deleted contacts to restore),
+///   `{"op":"setManager","id","managerId"}`, `{"op":"removeManager","id"}`,
 ///   `{"op":"addMember","groupId","memberId","memberType"?}`, `{"op":"removeMember","groupId","memberId"}`.
-///   → `{"applied":n,"counts":{op:n},"createdUsers":[ids],"createdGroups":[ids]}`. Operations run in order; on the first
-///   invalid one the answer is 400 `{"error","index","applied"}` and earlier ones stay applied.
-/// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"consent":bool,"deltaTokenLifetimeSeconds":n,
-///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,"verifiedDomains":[{"name","verified"}]}` → the tenant
-///   summary. Permission and consent changes apply to tokens issued afterwards.
+///   A user's `set` may name directory extension properties, `onPremisesExtensionAttributes` (merged key by key)
+///   and `manager` (an id or null).
+///   → `{"applied":n,"counts":{op:n},"createdUsers":[ids],"createdGroups":[ids],"createdContacts":[ids]}`. Operations
+///   run in order; on the first invalid one the answer is 400 `{"error","index","applied"}` and earlier ones stay applied.
+/// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"grantPermissions":[…],"revokePermissions":[…],
+///   "consent":bool,"appState":"enabled"|"disabled"|"deleted","secretState":"valid"|"expired"|"removed",
+///   "certificateState":"valid"|"expired"|"removed","clientId":…,"deltaTokenLifetimeSeconds":n,
+///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,
+///   "verifiedDomains":[{"name","verified","supportedServices"?}],"directoryExtensions":[{"name","dataType"}]}` → the tenant
+///   summary. The app states apply to the app `clientId` names, or to every app of the tenant. Permission, consent and app
+///   changes apply to token requests from then on; tokens already issued keep their roles until they expire, as in
+///   Entra (the `tokenExpiry` fault ends them at once). Unknown keys are refused.
 /// - `POST /_graphsim/faults` with a rule (see ``FaultRule/init(json:)``) or `{"faults":[rules]}` → `{"faults":[rules with ids]}`;
 ///   `GET /_graphsim/faults` lists rules; `DELETE /_graphsim/faults` removes all.
 /// - `GET /_graphsim/stats` → counters and `tokenLeaks`; `POST /_graphsim/stats/reset`.
@@ -49,7 +60,7 @@ extension SimulatorState {
             return ok(tenants[t].truthJSON())
         case ("POST", let p) where p.count == 3 && p[0] == "tenants" && p[2] == "mutations":
             guard let t = tenantIndex(named: p[1]) else { return fail(404, "no tenant '\(p[1])'") }
-            return mutate(t, body)
+            return mutate(t, body, now: now)
         case ("POST", let p) where p.count == 3 && p[0] == "tenants" && p[2] == "config":
             guard let t = tenantIndex(named: p[1]) else { return fail(404, "no tenant '\(p[1])'") }
             do { try configure(t, body) } catch { return fail(400, error.message) }
@@ -125,6 +136,8 @@ extension SimulatorState {
             w.bool(d.isVerified, key: "isVerified")
             w.bool(d.isInitial, key: "isInitial")
             w.bool(d.isDefault, key: "isDefault")
+            w.strings(d.supportedServices, key: "supportedServices")
+            w.string(d.authenticationType, key: "authenticationType")
             w.endObject()
         }
         w.endArray()
@@ -132,6 +145,10 @@ extension SimulatorState {
         for app in tenant.apps {
             w.beginObject()
             w.string(app.clientId, key: "clientId")
+            w.string(app.displayName, key: "displayName")
+            w.string(app.state.rawValue, key: "state")
+            w.string(app.secretState.rawValue, key: "secretState")
+            w.string(app.certificateState.rawValue, key: "certificateState")
             w.int(app.secrets.count, key: "secrets")
             w.strings(app.certificates.map(\.x5tS256), key: "certificates")
             w.beginArray("federated")
@@ -144,8 +161,17 @@ extension SimulatorState {
             w.endObject()
         }
         w.endArray()
+        w.beginArray("directoryExtensions")
+        for definition in tenant.directoryExtensions {
+            w.beginObject()
+            w.string(definition.name, key: "name")
+            w.string(definition.dataType.rawValue, key: "dataType")
+            w.endObject()
+        }
+        w.endArray()
         w.int(tenant.liveUsers, key: "users")
         w.int(tenant.liveGroups, key: "groups")
+        w.int(tenant.liveContacts, key: "contacts")
         w.beginObject("settings")
         w.strings(tenant.settings.permissions.sorted(), key: "permissions")
         w.bool(tenant.settings.consent, key: "consent")
@@ -157,36 +183,112 @@ extension SimulatorState {
         w.endObject()
     }
 
+    static let configKeys: Set<String> = [
+        "permissions", "grantPermissions", "revokePermissions", "consent", "appState", "secretState", "certificateState",
+        "clientId", "deltaTokenLifetimeSeconds", "expiredDeltaStyle", "duplicateRate", "emptyPageRate", "verifiedDomains",
+        "directoryExtensions",
+    ]
+
+    /// Applies a `config` body: everything is checked before anything changes.
     private mutating func configure(_ t: Int, _ body: JSONValue) throws(SimulatorInputError) {
-        if let list = body["permissions"]?.arrayValue {
-            tenants[t].settings.permissions = Set(list.compactMap(\.stringValue))
+        guard let members = body.objectValue else { throw SimulatorInputError("config must be a JSON object") }
+        if let unknown = members.keys.sorted().first(where: { !Self.configKeys.contains($0) }) {
+            throw SimulatorInputError("unknown config key '\(unknown)'; known: \(Self.configKeys.sorted().joined(separator: ", "))")
         }
-        if let consent = body["consent"]?.boolValue { tenants[t].settings.consent = consent }
-        if let seconds = body["deltaTokenLifetimeSeconds"]?.doubleValue { tenants[t].settings.deltaTokenLifetime = seconds }
-        if let style = body["expiredDeltaStyle"]?.stringValue {
-            guard let value = ExpiredDeltaStyle(rawValue: style) else { throw SimulatorInputError("expiredDeltaStyle must be gone410 or badRequest400") }
-            tenants[t].settings.expiredDeltaStyle = value
+        var tenant = tenants[t]
+        func strings(_ key: String) throws(SimulatorInputError) -> [String]? {
+            guard let value = body[key] else { return nil }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw SimulatorInputError("\(key) must be an array of strings")
+            }
+            return list.compactMap(\.stringValue)
         }
-        if let rate = body["duplicateRate"]?.doubleValue { tenants[t].settings.duplicateRate = rate }
-        if let rate = body["emptyPageRate"]?.doubleValue { tenants[t].settings.emptyPageRate = rate }
-        if let domains = body["verifiedDomains"]?.arrayValue {
-            for entry in domains {
+        if let list = try strings("permissions") { tenant.settings.permissions = Set(list) }
+        if let list = try strings("grantPermissions") { tenant.settings.permissions.formUnion(list) }
+        if let list = try strings("revokePermissions") { tenant.settings.permissions.subtract(list) }
+        if let consent = body["consent"] {
+            guard let value = consent.boolValue else { throw SimulatorInputError("consent must be true or false") }
+            tenant.settings.consent = value
+        }
+        var appIndices = Array(tenant.apps.indices)
+        if let clientId = body["clientId"] {
+            guard let id = clientId.stringValue?.lowercased(), let i = tenant.apps.firstIndex(where: { $0.clientId.lowercased() == id }) else {
+                throw SimulatorInputError("no app '\(clientId.stringValue ?? "")' in this tenant")
+            }
+            appIndices = [i]
+        }
+        func state<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(SimulatorInputError) -> T? where T.RawValue == String {
+            guard let value = body[key] else { return nil }
+            guard let text = value.stringValue, let parsed = T(rawValue: text) else {
+                throw SimulatorInputError("\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return parsed
+        }
+        if let value = try state("appState", AppState.self) { for i in appIndices { tenant.apps[i].state = value } }
+        if let value = try state("secretState", CredentialState.self) { for i in appIndices { tenant.apps[i].secretState = value } }
+        if let value = try state("certificateState", CredentialState.self) { for i in appIndices { tenant.apps[i].certificateState = value } }
+        if let seconds = body["deltaTokenLifetimeSeconds"] {
+            guard let value = seconds.doubleValue else { throw SimulatorInputError("deltaTokenLifetimeSeconds must be a number") }
+            tenant.settings.deltaTokenLifetime = value
+        }
+        if let style = body["expiredDeltaStyle"] {
+            guard let value = style.stringValue.flatMap(ExpiredDeltaStyle.init(rawValue:)) else {
+                throw SimulatorInputError("expiredDeltaStyle must be gone410 or badRequest400")
+            }
+            tenant.settings.expiredDeltaStyle = value
+        }
+        if let rate = body["duplicateRate"] {
+            guard let value = rate.doubleValue else { throw SimulatorInputError("duplicateRate must be a number") }
+            tenant.settings.duplicateRate = value
+        }
+        if let rate = body["emptyPageRate"] {
+            guard let value = rate.doubleValue else { throw SimulatorInputError("emptyPageRate must be a number") }
+            tenant.settings.emptyPageRate = value
+        }
+        if let domains = body["verifiedDomains"] {
+            guard let list = domains.arrayValue else { throw SimulatorInputError("verifiedDomains must be an array") }
+            for entry in list {
                 guard let name = entry["name"]?.stringValue?.lowercased(), let verified = entry["verified"]?.boolValue else {
                     throw SimulatorInputError("verifiedDomains entries need \"name\" and \"verified\"")
                 }
-                if let i = tenants[t].domains.firstIndex(where: { $0.name == name }) {
-                    tenants[t].domains[i].isVerified = verified
+                var services: [String]?
+                if let given = entry["supportedServices"] {
+                    guard let items = given.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                        throw SimulatorInputError("supportedServices must be an array of strings")
+                    }
+                    services = items.compactMap(\.stringValue)
+                }
+                if let i = tenant.domains.firstIndex(where: { $0.name == name }) {
+                    tenant.domains[i].isVerified = verified
+                    if let services { tenant.domains[i].supportedServices = services }
                 } else {
-                    tenants[t].domains.append(TenantDomain(name: name, isVerified: verified))
+                    tenant.domains.append(TenantDomain(name: name, isVerified: verified, supportedServices: services))
                 }
             }
         }
+        if let extensions = body["directoryExtensions"] {
+            guard let list = extensions.arrayValue else { throw SimulatorInputError("directoryExtensions must be an array") }
+            for entry in list {
+                guard let name = entry["name"]?.stringValue, !name.isEmpty,
+                      let type = entry["dataType"]?.stringValue.flatMap(DirectoryExtension.DataType.init(rawValue:)) else {
+                    throw SimulatorInputError("directoryExtensions entries need \"name\" and \"dataType\" (\(DirectoryExtension.DataType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                if name.hasPrefix("extension_") {
+                    try tenant.registerExtension(DirectoryExtension(name: name, dataType: type))
+                } else {
+                    guard let app = tenant.apps.first else { throw SimulatorInputError("a directory extension needs an app to register it on") }
+                    try tenant.registerExtension(DirectoryExtension(app: app.clientId, shortName: name, dataType: type))
+                }
+            }
+        }
+        tenants[t] = tenant
     }
 
-    private mutating func mutate(_ t: Int, _ body: JSONValue) -> SimResponse {
+    private mutating func mutate(_ t: Int, _ body: JSONValue, now: Double) -> SimResponse {
         var counts: [String: Int] = [:]
         var createdUsers: [String] = []
         var createdGroups: [String] = []
+        var createdContacts: [String] = []
         var applied = 0
         let operations = body["operations"]?.arrayValue ?? []
         for (index, op) in operations.enumerated() {
@@ -197,8 +299,13 @@ extension SimulatorState {
                     return value
                 }
                 switch name {
-                case "createUser": createdUsers.append(try tenants[t].create(.users, props: op["user"]?.objectValue ?? [:]))
-                case "createGroup": createdGroups.append(try tenants[t].create(.groups, props: op["group"]?.objectValue ?? [:]))
+                case "createUser": createdUsers.append(try tenants[t].create(.users, props: op["user"]?.objectValue ?? [:], now: now))
+                case "createGroup": createdGroups.append(try tenants[t].create(.groups, props: op["group"]?.objectValue ?? [:], now: now))
+                case "createContact": createdContacts.append(try tenants[t].create(.contacts, props: op["contact"]?.objectValue ?? [:], now: now))
+                case "updateContact": try tenants[t].update(.contacts, id: try id(), props: op["set"]?.objectValue ?? op["contact"]?.objectValue ?? [:])
+                case "deleteContact": try tenants[t].hardDelete(.contacts, id: try id())
+                case "setManager": try tenants[t].setManager(userId: try id(), managerId: try id("managerId"))
+                case "removeManager": try tenants[t].removeManager(userId: try id())
                 case "updateUser": try tenants[t].update(.users, id: try id(), props: op["set"]?.objectValue ?? op["user"]?.objectValue ?? [:])
                 case "updateGroup": try tenants[t].update(.groups, id: try id(), props: op["set"]?.objectValue ?? op["group"]?.objectValue ?? [:])
                 case "softDeleteUser": try tenants[t].softDelete(.users, id: try id())
@@ -224,13 +331,14 @@ extension SimulatorState {
             }
         }
         if let random = body["random"], let seed = random["seed"]?.doubleValue, let count = random["count"]?.intValue {
-            let usersBefore = tenants[t].users.count, groupsBefore = tenants[t].groups.count
-            for (op, n) in tenants[t].applyRandomMutations(seed: UInt64(seed), count: count) {
+            let usersBefore = tenants[t].users.count, groupsBefore = tenants[t].groups.count, contactsBefore = tenants[t].contacts.count
+            for (op, n) in tenants[t].applyRandomMutations(seed: UInt64(seed), count: count, now: now) {
                 counts[op, default: 0] += n
                 applied += n
             }
             createdUsers.append(contentsOf: tenants[t].users[usersBefore...].map(\.id))
             createdGroups.append(contentsOf: tenants[t].groups[groupsBefore...].map(\.id))
+            createdContacts.append(contentsOf: tenants[t].contacts[contactsBefore...].map(\.id))
         }
         var w = JSONWriter()
         w.beginObject()
@@ -240,6 +348,7 @@ extension SimulatorState {
         w.endObject()
         w.strings(createdUsers, key: "createdUsers")
         w.strings(createdGroups, key: "createdGroups")
+        w.strings(createdContacts, key: "createdContacts")
         w.endObject()
         return SimResponse.json(200, w.bytes)
     }

@@ -1,26 +1,33 @@
-/// The truth document: the tenant's current state in the dirsync contract shape.
+/// The truth document: the tenant's current state, every modelled property by its Graph name.
 extension Tenant {
-    /// `{"users":[…],"groups":[…],"memberships":[{"groupId","memberId","memberType"}]}`.
+    /// `{"tenantId","users":[…],"groups":[…],"contacts":[…],"memberships":[{"groupId","memberId","memberType"}],
+    /// "domains":[{"id","isVerified","isDefault","isInitial","supportedServices"}]}`.
     ///
-    /// Every contract property is present (`null` when unset or cleared). `deleted` is `null` for live objects,
-    /// `"changed"` for soft-deleted and `"deleted"` for hard-deleted ones. Memberships are listed for live groups only
-    /// (soft-deleted members stay listed, as in Entra).
+    /// Each object has `id`, every modelled property (`null` when unset or cleared; `onPremisesExtensionAttributes`
+    /// as an object, collections as arrays), users also every registered directory extension property and
+    /// `manager` (the manager's id or `null`), and `deleted`: `null` for live objects, `"changed"` for soft-deleted
+    /// and `"deleted"` for hard-deleted ones. Memberships are listed for live groups only (soft-deleted members stay
+    /// listed, as in Entra).
     public func truthJSON() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.string(id, key: "tenantId")
-        for resource in [Resource.users, .groups] {
+        for resource in [Resource.users, .groups, .contacts] {
             w.beginArray(resource.name)
-            for object in objects(resource) {
+            let names = resource.properties
+            for index in 0..<count(resource) {
+                let object = self.object(resource, index)
                 w.beginObject()
                 w.string(object.id, key: "id")
-                for (ordinal, name) in resource.properties.enumerated() {
-                    switch object.values[ordinal] {
-                    case .unset, .null: w.null(key: name)
-                    case .string(let s): w.string(s, key: name)
-                    case .bool(let b): w.bool(b, key: name)
-                    case .strings(let list): w.strings(list, key: name)
+                for (ordinal, value) in values(resource, index).enumerated() {
+                    Self.write(value, key: names[ordinal], to: &w)
+                }
+                if resource == .users {
+                    for (ext, definition) in directoryExtensions.enumerated() {
+                        Self.write(extensionValue(ext, user: index), key: definition.name, to: &w)
                     }
+                    let manager = manager(of: index)
+                    w.stringOrNull(manager.isNone ? nil : id(of: manager), key: "manager")
                 }
                 switch object.lifecycle {
                 case .live: w.null(key: "deleted")
@@ -40,6 +47,17 @@ extension Tenant {
                 w.string(ref.kind.name, key: "memberType")
                 w.endObject()
             }
+        }
+        w.endArray()
+        w.beginArray("domains")
+        for domain in domains {
+            w.beginObject()
+            w.string(domain.name, key: "id")
+            w.bool(domain.isVerified, key: "isVerified")
+            w.bool(domain.isDefault, key: "isDefault")
+            w.bool(domain.isInitial, key: "isInitial")
+            w.strings(domain.supportedServices, key: "supportedServices")
+            w.endObject()
         }
         w.endArray()
         w.endObject()

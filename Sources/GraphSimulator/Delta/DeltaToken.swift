@@ -49,8 +49,8 @@ public struct DeltaToken: Sendable, Equatable {
         }
         put(UInt64(tenant), 4)
         put(UInt64(epoch), 4)
-        put(UInt64(selection.returned), 4)
-        bytes.append((selection.members ? 1 : 0) | (selection.isDefault ? 2 : 0) | (afterEmptyPage ? 4 : 0))
+        put(selection.returned, 8)
+        bytes.append((selection.members ? 1 : 0) | (selection.isDefault ? 2 : 0) | (afterEmptyPage ? 4 : 0) | (selection.manager ? 8 : 0))
         put(UInt64(bitPattern: Int64(from)), 8)
         put(UInt64(head), 8)
         put(UInt64(bound), 8)
@@ -64,7 +64,9 @@ public struct DeltaToken: Sendable, Equatable {
 
     /// Decodes a string produced by ``encode(key:)`` with the same key; nil if it was not, or was altered.
     public static func decode(_ text: String, key: UInt64) -> DeltaToken? {
-        guard var bytes = Base64URL.decode(text), bytes.count == 69 else { return nil }
+        // Only the canonical encoding is accepted: base64 ignores the spare bits of a last character, and an altered
+        // character must not decode to the same token.
+        guard var bytes = Base64URL.decode(text), bytes.count == 73, Base64URL.encode(bytes) == text else { return nil }
         var stream = SeededRandom(seed: key)
         for i in bytes.indices { bytes[i] ^= UInt8(truncatingIfNeeded: stream.next()) }
         var offset = 0
@@ -74,13 +76,13 @@ public struct DeltaToken: Sendable, Equatable {
             offset += count
             return value
         }
-        let body = Array(bytes[0..<61])
+        let body = Array(bytes[0..<65])
         guard bytes[0] == 1, let resource = Resource(rawValue: bytes[2]) else { return nil }
         let isDelta = bytes[1] == 1
         offset = 3
         let tenant = Int(get(4))
         let epoch = UInt32(get(4))
-        let returned = UInt32(get(4))
+        let returned = get(8)
         let flags = get(1)
         let from = Int(Int64(bitPattern: get(8)))
         let head = Int(get(8)), bound = Int(get(8)), item = Int(get(8))
@@ -88,7 +90,8 @@ public struct DeltaToken: Sendable, Equatable {
         let issued = Int64(bitPattern: get(8))
         guard get(8) == checksum(body, key: key) else { return nil }
         var token = DeltaToken(isDelta: isDelta, resource: resource, tenant: tenant, epoch: epoch,
-                               selection: DeltaSelection(returned: returned, members: flags & 1 != 0, isDefault: flags & 2 != 0),
+                               selection: DeltaSelection(returned: returned, members: flags & 1 != 0, manager: flags & 8 != 0,
+                                                          isDefault: flags & 2 != 0),
                                from: from, head: head, bound: bound, item: item,
                                memberAfter: after == 0 ? nil : MemberRef(raw: UInt32(after - 1)), issuedAtMillis: issued)
         token.afterEmptyPage = flags & 4 != 0

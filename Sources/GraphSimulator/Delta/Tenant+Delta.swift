@@ -14,16 +14,22 @@ public struct DeltaPage: Sendable {
 struct ChangeItem: Sendable {
     var object: Int32
     var whole: Bool
-    var mask: UInt32
+    var mask: UInt64
+    /// Groups: members added or removed in the slice.
     var touched: [MemberRef]
+    /// Users: whether the manager changed in the slice.
+    var managerTouched = false
+    /// Users: the manager before the slice's first manager change.
+    var managerBefore = MemberRef.none
 }
 
 struct DeltaCacheKey: Hashable, Sendable {
     var resource: Resource
     var from: Int
     var head: Int
-    var tracked: UInt32
+    var tracked: UInt64
     var members: Bool
+    var manager: Bool
 }
 
 /// Links and limits a page needs from the caller.
@@ -63,7 +69,7 @@ extension Tenant {
     /// The token that starts a full (initial) round now.
     public func initialRound(_ resource: Resource, selection: DeltaSelection, epoch: UInt32, nowMillis: Int64) -> DeltaToken {
         DeltaToken(isDelta: false, resource: resource, tenant: index, epoch: epoch, selection: selection, from: -1,
-                   head: head(resource), bound: objects(resource).count, item: 0, memberAfter: nil, issuedAtMillis: nowMillis)
+                   head: head(resource), bound: count(resource), item: 0, memberAfter: nil, issuedAtMillis: nowMillis)
     }
 
     /// The token that starts an incremental round from a deltaLink's position now.
@@ -107,13 +113,16 @@ extension Tenant {
             case .softDeleted, .hardDeleted: lifecycleEvent[slot] = true
             case .updated: items[slot].mask |= entry.mask
             case .memberAdded, .memberRemoved: items[slot].touched.append(entry.member)
+            case .managerChanged:
+                if !items[slot].managerTouched { items[slot].managerBefore = entry.member }
+                items[slot].managerTouched = true
             }
         }
         var result: [ChangeItem] = []
         result.reserveCapacity(items.count)
         for (slot, var item) in items.enumerated() {
             let visible = lifecycleEvent[slot] || item.mask & selection.tracked != 0
-                || (selection.members && !item.touched.isEmpty)
+                || (selection.members && !item.touched.isEmpty) || (selection.manager && item.managerTouched)
             guard visible else { continue }
             if !item.touched.isEmpty { item.touched = Array(Set(item.touched)).sorted() }
             result.append(item)
@@ -128,7 +137,7 @@ extension Tenant {
         var changes: [ChangeItem] = []
         if incremental {
             let key = DeltaCacheKey(resource: resource, from: token.from, head: token.head,
-                                    tracked: token.selection.tracked, members: token.selection.members)
+                                    tracked: token.selection.tracked, members: token.selection.members, manager: token.selection.manager)
             if let cached = deltaCache[key] {
                 changes = cached
             } else {
@@ -137,7 +146,7 @@ extension Tenant {
                 deltaCache[key] = changes
             }
         }
-        let itemCount = incremental ? changes.count : min(token.bound, objects(resource).count)
+        let itemCount = incremental ? changes.count : min(token.bound, count(resource))
         var value = JSONWriter()
         value.beginArray()
         var item = token.item
@@ -171,8 +180,7 @@ extension Tenant {
         while item < itemCount && count < context.pageSize {
             let change = describe(item)
             let index = Int(change.object)
-            let object = resource == .users ? users[index] : groups[index]
-            if resource == .groups && token.selection.members && object.lifecycle == .live {
+            if resource == .groups && token.selection.members && groups[index].lifecycle == .live {
                 let whole = change.whole
                 // A whole object lists its current members. In an incremental round it was created
                 // or restored since the client's position, and a restored group's client still holds
@@ -263,8 +271,10 @@ extension Tenant {
     /// A seeded per-position coin flip, so replays of the same round behave the same.
     func isChosen(_ resource: Resource, from: Int, item: Int, salt: UInt64, rate: Double) -> Bool {
         guard rate > 0 else { return false }
+        // Users and groups keep the streams they always had; contacts get one no tenant's users or groups use.
+        let stream = resource == .contacts ? 0xC0_47AC_7000_0000 | UInt64(index) : UInt64(index) << 1 | UInt64(resource.rawValue)
         var rng = SeededRandom(seed: (UInt64(truncatingIfNeeded: item) &* 31 &+ UInt64(truncatingIfNeeded: from &+ 7)) ^ salt,
-                               stream: UInt64(index) << 1 | UInt64(resource.rawValue))
+                               stream: stream)
         return rng.chance(rate)
     }
 
@@ -272,7 +282,8 @@ extension Tenant {
                            entries: [(ref: MemberRef, removed: Bool)]?) {
         let resource = token.resource
         let index = Int(change.object)
-        let object = resource == .users ? users[index] : groups[index]
+        let object = self.object(resource, index)
+        let selection = token.selection
         w.beginObject()
         switch object.lifecycle {
         case .hardDeleted, .softDeleted:
@@ -284,37 +295,79 @@ extension Tenant {
             let incremental = token.from >= 0
             let onlyChanged = incremental && !change.whole && context.minimal
             let names = resource.properties
-            for ordinal in names.indices where token.selection.returned & (1 << UInt32(ordinal)) != 0 {
-                let value = object.values[ordinal]
+            // Derive a generated object's other properties only when the selection asks for one of them.
+            let storedBits: UInt64 = object.values.count >= 64 ? .max : (1 << UInt64(object.values.count)) - 1
+            let needsDerived = selection.returned & 0xFFFF_FFFF & ~storedBits != 0
+            let values = needsDerived ? self.values(resource, index) : object.values
+            for ordinal in names.indices where selection.returned & (1 << UInt64(ordinal)) != 0 {
+                let value = values[ordinal]
                 if onlyChanged {
-                    guard change.mask & (1 << UInt32(ordinal)) != 0 else { continue }
+                    guard change.mask & (1 << UInt64(ordinal)) != 0 else { continue }
                 } else if value == .unset {
                     continue
                 }
-                switch value {
-                case .unset, .null: w.null(key: names[ordinal])
-                case .string(let s): w.string(s, key: names[ordinal])
-                case .bool(let b): w.bool(b, key: names[ordinal])
-                case .strings(let list): w.strings(list, key: names[ordinal])
+                Self.write(value, key: names[ordinal], to: &w)
+            }
+            if resource == .users && selection.returned >> 32 != 0 {
+                for ext in directoryExtensions.indices where selection.returned & Self.extensionBit(ext) != 0 {
+                    // A change marks every extension of its type; one never set stays absent all the same.
+                    let value = extensionValue(ext, user: index)
+                    guard value != .unset, !onlyChanged || change.mask & Self.extensionBit(ext) != 0 else { continue }
+                    Self.write(value, key: directoryExtensions[ext].name, to: &w)
                 }
             }
             w.string(object.id, key: "id")
             if let entries, !entries.isEmpty {
                 w.beginArray("members@delta")
-                for entry in entries {
-                    w.beginObject()
-                    w.string(entry.ref.kind.odataType, key: "@odata.type")
-                    w.string(id(of: entry.ref), key: "id")
-                    if entry.removed {
-                        w.beginObject("@removed")
-                        w.string("deleted", key: "reason")
-                        w.endObject()
-                    }
-                    w.endObject()
-                }
+                for entry in entries { writeReference(&w, entry.ref, removed: entry.removed) }
                 w.endArray()
+            }
+            if resource == .users && selection.manager {
+                // The current manager in a full round, and in a later round only when it changed (with or without
+                // return=minimal, as relationships are reported as changes); a manager removed since the client's
+                // position comes as the old one marked removed. graph-sim's choices: Graph documents only that the
+                // relationship is reported as `manager@delta`, so this follows what it documents for `members@delta`.
+                let current = manager(of: index)
+                var entry: (ref: MemberRef, removed: Bool)?
+                if !incremental || change.whole || change.managerTouched {
+                    if !current.isNone {
+                        entry = (current, false)
+                    } else if change.managerTouched && !change.managerBefore.isNone {
+                        entry = (change.managerBefore, true)
+                    }
+                }
+                if let entry {
+                    w.beginArray("manager@delta")
+                    writeReference(&w, entry.ref, removed: entry.removed)
+                    w.endArray()
+                }
             }
         }
         w.endObject()
+    }
+
+    /// `{"@odata.type","id"}`, with `"@removed":{"reason":"deleted"}` for a relationship that ended.
+    private func writeReference(_ w: inout JSONWriter, _ ref: MemberRef, removed: Bool) {
+        w.beginObject()
+        w.string(ref.kind.odataType, key: "@odata.type")
+        w.string(id(of: ref), key: "id")
+        if removed {
+            w.beginObject("@removed")
+            w.string("deleted", key: "reason")
+            w.endObject()
+        }
+        w.endObject()
+    }
+
+    /// Writes one property value as Graph does (`unset` and `null` both as `null`; callers leave `unset` out).
+    static func write(_ value: PropertyValue, key: String, to w: inout JSONWriter) {
+        switch value {
+        case .unset, .null: w.null(key: key)
+        case .string(let s): w.string(s, key: key)
+        case .bool(let b): w.bool(b, key: key)
+        case .strings(let list): w.strings(list, key: key)
+        case .int(let n): w.int(n, key: key)
+        case .attributes(let attributes): attributes.write(&w, key: key)
+        }
     }
 }

@@ -9,6 +9,13 @@ import Foundation
 /// `nbf` not more than 5 minutes ahead, and a `jti` not used before by that app. Any other assertion is federated:
 /// `iss`, `sub` and `aud` must match one federated credential of the app exactly, `exp` must be in the future;
 /// its signature is not verified (the simulator cannot reach the external issuer's keys).
+///
+/// App access (``AppRegistration/state`` and the credential states, changed through the control API): an app deleted
+/// from the tenant is answered like one never installed (AADSTS700016, `unauthorized_client`), a disabled one with
+/// AADSTS7000112 (`unauthorized_client`, "Application '{app id}'({name}) is disabled."), both before the credential is
+/// looked at (graph-sim's choice of order: Entra does not document it). An expired secret that matches gives
+/// AADSTS7000222 (`invalid_client`), a secret no longer registered AADSTS7000215; an expired certificate gives
+/// AADSTS700027 with "[Reason - The key used is expired.]", a removed one AADSTS700027 "[Reason - The key was not found.]".
 extension SimulatorState {
     mutating func identity(_ request: SimRequest, now: Double) -> SimResponse {
         let parts = request.path.split(separator: "/").map(String.init)
@@ -36,18 +43,21 @@ extension SimulatorState {
 
     /// `GET /{tenant}/v2.0/adminconsent?client_id&scope&redirect_uri&state`: the admin's click, without the
     /// sign-in page. Grants every permission the app requests in the tenant (consent on, the four dirsync
-    /// permissions added to what was granted before, as a re-consent does) and answers like Entra: a redirect to `redirect_uri` with `admin_consent=True`, `tenant`
-    /// (the GUID) and `state`, or, without a redirect URI, a JSON body with the same fields.
+    /// permissions added to what was granted before, as a re-consent does), installs the app again if it was
+    /// deleted from the tenant (consent creates its service principal), and answers like Entra: a redirect to
+    /// `redirect_uri` with `admin_consent=True`, `tenant` (the GUID) and `state`, or, without a redirect URI, a JSON
+    /// body with the same fields.
     private mutating func adminConsent(_ request: SimRequest, segment: String, now: Double) -> SimResponse {
         guard let t = tenants.firstIndex(where: { $0.answers(to: segment) }) else {
             return tokenError(400, "invalid_tenant", 90002,
                               "Tenant '\(segment)' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", now: now)
         }
         let clientId = request.queryValue("client_id")?.lowercased() ?? ""
-        guard tenants[t].apps.contains(where: { $0.clientId.lowercased() == clientId }) else {
+        guard let app = tenants[t].apps.firstIndex(where: { $0.clientId.lowercased() == clientId }) else {
             return tokenError(400, "unauthorized_client", 700016,
                               "Application with identifier '\(clientId)' was not found in the directory '\(tenants[t].displayName)'.", now: now)
         }
+        if tenants[t].apps[app].state == .deleted { tenants[t].apps[app].state = .enabled }
         tenants[t].settings.consent = true
         tenants[t].settings.permissions.formUnion(TenantSettings().permissions)
         let tenantId = tenants[t].id
@@ -88,6 +98,11 @@ extension SimulatorState {
         w.string("https://login.microsoftonline.com/error?code=\(code)", key: "error_uri")
         w.endObject()
         return SimResponse.json(status, w.bytes, headers: [("Cache-Control", "no-store, no-cache")])
+    }
+
+    /// The SHA-1 thumbprint in the upper-case hex Entra prints, from its base64url form.
+    static func hexThumbprint(_ x5t: String) -> String {
+        (Base64URL.decode(x5t) ?? []).map { String(format: "%02X", $0) }.joined()
     }
 
     static func parseForm(_ body: [UInt8]) -> [String: String] {
@@ -139,14 +154,21 @@ extension SimulatorState {
             return tokenError(400, "invalid_resource", 500011,
                               "The resource principal named \(resource) was not found in the tenant named \(tenant.displayName).", now: now)
         }
-        guard let app = tenant.apps.first(where: { $0.clientId.lowercased() == clientId }) else {
+        guard let app = tenant.apps.first(where: { $0.clientId.lowercased() == clientId }), app.state != .deleted else {
             return tokenError(400, "unauthorized_client", 700016,
                               "Application with identifier '\(clientId)' was not found in the directory '\(tenant.displayName)'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", now: now)
         }
+        guard app.state != .disabled else {
+            return tokenError(400, "unauthorized_client", 7000112, "Application '\(app.clientId)'(\(app.displayName)) is disabled.", now: now)
+        }
         if let secret = form["client_secret"] {
-            guard app.secrets.contains(secret) else {
+            guard app.secretState != .removed, app.secrets.contains(secret) else {
                 return tokenError(401, "invalid_client", 7000215,
                                   "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'.", now: now)
+            }
+            guard app.secretState != .expired else {
+                return tokenError(401, "invalid_client", 7000222,
+                                  "The provided client secret keys for app '\(clientId)' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", now: now)
             }
         } else if let assertion = form["client_assertion"] {
             guard form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" else {
@@ -234,9 +256,13 @@ extension SimulatorState {
                 return tokenError(401, "invalid_client", 700027,
                                   "Client assertion failed signature validation. [Reason - The header carries neither 'x5t#S256' nor 'x5t'.]", now: now)
             }
-            guard let certificate = app.certificates.first(where: { $0.x5tS256 == s256 || $0.x5t == s1 }) else {
+            guard app.certificateState != .removed, let certificate = app.certificates.first(where: { $0.x5tS256 == s256 || $0.x5t == s1 }) else {
                 return tokenError(401, "invalid_client", 700027,
                                   "Client assertion failed signature validation. [Reason - The key was not found.] The certificate with the thumbprint in the header is not registered on application '\(app.clientId)'.", now: now)
+            }
+            guard app.certificateState != .expired else {
+                return tokenError(401, "invalid_client", 700027,
+                                  "Client assertion failed signature validation. [Reason - The key used is expired.] The certificate with thumbprint '\(Self.hexThumbprint(certificate.x5t))' registered on application '\(app.clientId)' is past its end date.", now: now)
             }
             guard CertificateCrypto.verify(signingInput: jwt.signingInput, signature: jwt.signature, algorithm: alg, certificatePEM: certificate.pem) else {
                 return tokenError(401, "invalid_client", 700027, "Client assertion failed signature validation.", now: now)

@@ -1,4 +1,4 @@
-/// The value of one property of a user or group.
+/// The value of one property of a user, group or contact.
 ///
 /// `unset` is a property that was never given a value: Graph leaves it out of delta responses entirely.
 /// `null` is a property that had a value and was cleared: Graph writes it as an explicit `null`.
@@ -11,8 +11,12 @@ public enum PropertyValue: Sendable, Equatable {
     case string(String)
     /// A boolean value.
     case bool(Bool)
-    /// A collection of strings (`proxyAddresses`, `groupTypes`).
+    /// A collection of strings (`proxyAddresses`, `groupTypes`, `otherMails`, `businessPhones`).
     case strings([String])
+    /// An integer (directory extensions of type `Integer`).
+    case int(Int)
+    /// The complex `onPremisesExtensionAttributes` value.
+    case attributes(ExtensionAttributes)
 }
 
 /// The JSON type of a modelled property.
@@ -21,8 +25,12 @@ public enum PropertyType: Sendable {
     case string
     /// A boolean (nullable).
     case bool
-    /// A collection of strings.
+    /// A collection of strings (never null in Graph output: cleared means empty).
     case strings
+    /// An integer (nullable).
+    case int
+    /// `onPremisesExtensionAttributes`: an object of fifteen nullable strings.
+    case attributes
 }
 
 /// Where an object is in its life: live, soft-deleted (restorable) or hard-deleted (gone).
@@ -35,63 +43,16 @@ public enum Lifecycle: UInt8, Sendable {
     case hardDeleted
 }
 
-/// The two delta-tracked resources.
-public enum Resource: UInt8, Sendable {
-    /// `/users/delta`.
-    case users
-    /// `/groups/delta`.
-    case groups
-
-    /// The path segment and entity-set name.
-    public var name: String { self == .users ? "users" : "groups" }
-
-    /// The modelled properties, in output order (`id` is written last, like Graph's samples).
-    public var properties: [String] {
-        switch self {
-        case .users: return UserProperty.names
-        case .groups: return GroupProperty.names
-        }
-    }
-
-    /// The JSON type of each modelled property.
-    public var types: [PropertyType] {
-        switch self {
-        case .users: return UserProperty.types
-        case .groups: return GroupProperty.types
-        }
-    }
-
-    /// The OData type name of one object.
-    public var odataType: String { self == .users ? "microsoft.graph.user" : "microsoft.graph.group" }
-}
-
-/// Ordinals of the modelled user properties (the dirsync contract).
-public enum UserProperty {
-    /// Property names, in ordinal order.
-    public static let names = ["userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle",
-                               "department", "accountEnabled", "userType", "proxyAddresses"]
-    /// Property types, in ordinal order.
-    public static let types: [PropertyType] = [.string, .string, .string, .string, .string, .string,
-                                               .string, .bool, .string, .strings]
-    /// Properties returned by `/users/delta` when the request has no `$select` (Graph's documented default set,
-    /// restricted to modelled properties).
-    public static let defaultSelection = ["displayName", "givenName", "jobTitle", "mail", "surname", "userPrincipalName"]
-}
-
-/// Ordinals of the modelled group properties (the dirsync contract).
-public enum GroupProperty {
-    /// Property names, in ordinal order.
-    public static let names = ["displayName", "description", "mail", "mailNickname", "mailEnabled",
-                               "securityEnabled", "groupTypes"]
-    /// Property types, in ordinal order.
-    public static let types: [PropertyType] = [.string, .string, .string, .string, .bool, .bool, .strings]
-}
-
-/// One user or group: id, property values by ordinal, lifecycle.
+/// One user, group or contact: id, property values by ordinal, lifecycle.
+///
+/// A generated user or group stores only the properties below its resource's ``Resource/storedCount``; the
+/// rest follow from the tenant's seed and are derived when read (see ``Tenant/values(_:_:)``), so a large
+/// tenant costs no more memory than the contract properties need. The first change to such an object
+/// stores every value (`values.count` is then the resource's full property count).
 public struct DirectoryObject: Sendable {
     /// Lower-case GUID.
     public var id: String
-    /// Values indexed by the resource's property ordinal.
+    /// Values indexed by the resource's property ordinal (possibly only the stored ones, see above).
     public var values: [PropertyValue]
     /// Live, soft-deleted or hard-deleted.
     public var lifecycle: Lifecycle
@@ -152,6 +113,11 @@ public struct MemberRef: Sendable, Hashable, Comparable {
     /// Wraps a packed value.
     public init(raw: UInt32) { self.raw = raw }
 
+    /// "No object": the manager of a user who has none. Its kind bits name no ``MemberKind``.
+    public static let none = MemberRef(raw: UInt32.max)
+
+    /// Whether this is ``none``.
+    public var isNone: Bool { raw == UInt32.max }
     /// The kind of the referenced object.
     public var kind: MemberKind { MemberKind(rawValue: raw >> 29) ?? .user }
     /// The index within that kind's table.

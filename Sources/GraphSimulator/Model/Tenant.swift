@@ -8,13 +8,23 @@ public struct TenantDomain: Sendable {
     public var isInitial: Bool
     /// Whether this is the tenant's default domain.
     public var isDefault: Bool
+    /// The services the domain is set up for (`Email`, `OfficeCommunicationsOnline`, `Intune`, …).
+    public var supportedServices: [String]
+    /// `Managed` or `Federated`.
+    public var authenticationType: String
 
     /// Creates a domain.
-    public init(name: String, isVerified: Bool, isInitial: Bool = false, isDefault: Bool = false) {
+    /// - Parameter supportedServices: nil gives what a tenant usually has: the default domain `Email` and
+    ///   `OfficeCommunicationsOnline`, any other verified domain `Email`, an unverified domain nothing.
+    public init(name: String, isVerified: Bool, isInitial: Bool = false, isDefault: Bool = false,
+                supportedServices: [String]? = nil, authenticationType: String = "Managed") {
         self.name = name.lowercased()
         self.isVerified = isVerified
         self.isInitial = isInitial
         self.isDefault = isDefault
+        self.supportedServices = supportedServices
+            ?? (!isVerified ? [] : isDefault ? ["Email", "OfficeCommunicationsOnline"] : ["Email"])
+        self.authenticationType = authenticationType
     }
 }
 
@@ -35,21 +45,53 @@ public struct FederatedCredential: Sendable, Equatable {
     }
 }
 
+/// Whether an app can obtain tokens in a tenant at all.
+public enum AppState: String, Sendable, CaseIterable {
+    /// Installed and enabled.
+    case enabled
+    /// Its service principal is disabled: token requests fail with AADSTS7000112.
+    case disabled
+    /// Deleted from the tenant (its service principal is gone): token requests fail with AADSTS700016, as for
+    /// an app that was never installed. Admin consent installs it again.
+    case deleted
+}
+
+/// The state of one kind of app credential (the client secrets, or the certificates).
+public enum CredentialState: String, Sendable, CaseIterable {
+    /// Registered and within its validity.
+    case valid
+    /// Registered but past its end date: a secret fails with AADSTS7000222, a certificate with AADSTS700027
+    /// "[Reason - The key used is expired.]".
+    case expired
+    /// No longer registered on the app (rotated away): a secret fails with AADSTS7000215, a certificate with
+    /// AADSTS700027 "[Reason - The key was not found.]".
+    case removed
+}
+
 /// An app registration present in a tenant, with its credentials.
 public struct AppRegistration: Sendable {
     /// The application (client) id.
     public var clientId: String
+    /// The display name Entra quotes in some errors.
+    public var displayName: String
     /// Accepted client secrets.
     public var secrets: [String]
     /// Registered certificates.
     public var certificates: [RegisteredCertificate]
     /// Federated identity credentials.
     public var federated: [FederatedCredential]
+    /// Installed and enabled, disabled, or deleted from the tenant.
+    public var state: AppState = .enabled
+    /// State of the client secrets.
+    public var secretState: CredentialState = .valid
+    /// State of the certificates.
+    public var certificateState: CredentialState = .valid
 
     /// Creates an app registration.
-    public init(clientId: String, secrets: [String] = [], certificates: [RegisteredCertificate] = [],
-                federated: [FederatedCredential] = []) {
+    public init(clientId: String, displayName: String = "dirsync", secrets: [String] = [],
+                certificates: [RegisteredCertificate] = [], federated: [FederatedCredential] = []) {
         self.clientId = clientId
+        self.displayName = displayName
         self.secrets = secrets
         self.certificates = certificates
         self.federated = federated
@@ -103,26 +145,43 @@ public struct Tenant: Sendable {
     public internal(set) var users: [DirectoryObject] = []
     /// Groups by index.
     public internal(set) var groups: [DirectoryObject] = []
+    /// Organisational contacts by index (a deleted one stays as a tombstone, like users and groups).
+    public internal(set) var contacts: [DirectoryObject] = []
     /// Sorted member references per group index.
     public internal(set) var members: [[MemberRef]] = []
+    /// Each user's manager (a user or a contact), ``MemberRef/none`` when it has none.
+    public internal(set) var managers: [MemberRef] = []
     /// Device ids (member-only objects).
     public internal(set) var devices: [String] = []
     /// Service principal ids (member-only objects).
     public internal(set) var servicePrincipals: [String] = []
-    /// Org contact ids (member-only objects).
-    public internal(set) var orgContacts: [String] = []
+    /// Directory extension properties registered on users, in registration order.
+    public internal(set) var directoryExtensions: [DirectoryExtension] = []
+    /// Directory extension values set on users, by user index; an array is indexed like
+    /// ``directoryExtensions`` and may be shorter (missing means never set).
+    public internal(set) var extensionValues: [Int32: [PropertyValue]] = [:]
     /// Every object id of the tenant to its reference.
     public internal(set) var refs: [String: MemberRef] = [:]
-    /// Change log of `/users/delta`.
+    /// Change log of `/users/delta` (properties and managers).
     public internal(set) var userLog: [ChangeEntry] = []
     /// Change log of `/groups/delta` (properties and memberships).
     public internal(set) var groupLog: [ChangeEntry] = []
+    /// Change log of `/contacts/delta`.
+    public internal(set) var contactLog: [ChangeEntry] = []
     /// Number of live users.
     public internal(set) var liveUsers = 0
     /// Number of live groups.
     public internal(set) var liveGroups = 0
+    /// Number of live contacts.
+    public internal(set) var liveContacts = 0
     /// Source of ids for objects created at run time (seeded, so runs replay).
     var idSource = SeededRandom(seed: 0)
+    /// The seed the tenant was generated from: the derived properties of generated objects follow from it.
+    var generationSeed: UInt64 = 0
+    /// Users below this index were generated (their derived properties and cost centre come from the seed).
+    var generatedUsers = 0
+    /// Whether directory extension 0 is the generated cost centre (its values for generated users come from the seed).
+    var generatesCostCenter = false
     /// Collapsed incremental rounds, so paging a long round costs O(changes) once, not per page.
     var deltaCache: [DeltaCacheKey: [ChangeItem]] = [:]
 
@@ -144,23 +203,62 @@ public struct Tenant: Sendable {
         case .group: return groups[ref.index].id
         case .device: return devices[ref.index]
         case .servicePrincipal: return servicePrincipals[ref.index]
-        case .orgContact: return orgContacts[ref.index]
+        case .orgContact: return contacts[ref.index].id
         }
     }
 
     /// The objects of `resource`.
     public func objects(_ resource: Resource) -> [DirectoryObject] {
-        resource == .users ? users : groups
+        switch resource {
+        case .users: return users
+        case .groups: return groups
+        case .contacts: return contacts
+        }
+    }
+
+    /// Number of objects of `resource` (deleted ones included).
+    public func count(_ resource: Resource) -> Int {
+        switch resource {
+        case .users: return users.count
+        case .groups: return groups.count
+        case .contacts: return contacts.count
+        }
+    }
+
+    /// One object of `resource`.
+    public func object(_ resource: Resource, _ index: Int) -> DirectoryObject {
+        switch resource {
+        case .users: return users[index]
+        case .groups: return groups[index]
+        case .contacts: return contacts[index]
+        }
+    }
+
+    /// Number of live objects of `resource`.
+    public func liveCount(_ resource: Resource) -> Int {
+        switch resource {
+        case .users: return liveUsers
+        case .groups: return liveGroups
+        case .contacts: return liveContacts
+        }
     }
 
     /// The change log of `resource`.
     public func log(_ resource: Resource) -> [ChangeEntry] {
-        resource == .users ? userLog : groupLog
+        switch resource {
+        case .users: return userLog
+        case .groups: return groupLog
+        case .contacts: return contactLog
+        }
     }
 
     /// The current head position of `resource`'s log.
     public func head(_ resource: Resource) -> Int {
-        resource == .users ? userLog.count : groupLog.count
+        switch resource {
+        case .users: return userLog.count
+        case .groups: return groupLog.count
+        case .contacts: return contactLog.count
+        }
     }
 
     /// The default domain, or the first verified one.

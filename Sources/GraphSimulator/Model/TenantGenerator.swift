@@ -1,4 +1,14 @@
-/// Sizes and seed for one generated tenant.
+/// How generated groups nest.
+public enum GroupNesting: String, Sendable, CaseIterable {
+    /// A few nested groups in the larger groups (about one member in fifty), as generated tenants always had.
+    case standard
+    /// ``standard`` plus a deep lattice for benchmarks and tests: chains at least six groups deep, groups with two
+    /// or three parent groups, one group with at least 50,000 members (half the users in smaller tenants) nested
+    /// under other groups, and users in at least fifty groups transitively (as many as a smaller tenant has).
+    case deep
+}
+
+/// Sizes, nesting shape and seed for one generated tenant.
 public struct TenantSpec: Sendable {
     /// Number of users.
     public var users: Int
@@ -6,12 +16,15 @@ public struct TenantSpec: Sendable {
     public var groups: Int
     /// Average members per group (about 2 % of groups are 20 times larger, about 5 % are empty).
     public var membersPerGroup: Int
+    /// How groups nest.
+    public var nesting: GroupNesting
 
     /// Creates a spec.
-    public init(users: Int, groups: Int, membersPerGroup: Int) {
+    public init(users: Int, groups: Int, membersPerGroup: Int, nesting: GroupNesting = .standard) {
         self.users = users
         self.groups = groups
         self.membersPerGroup = membersPerGroup
+        self.nesting = nesting
     }
 }
 
@@ -19,9 +32,15 @@ public struct TenantSpec: Sendable {
 ///
 /// Realism the generator guarantees: non-ASCII names, never-set properties (absent in Graph output),
 /// explicit `null` mail, guests with `#EXT#` UPNs, disabled accounts, several proxyAddresses,
-/// Microsoft 365 / security / mail-enabled security groups, nested groups, and device, service principal
-/// and org contact members. Domain naming for tenant number K (1-based): `tenantK-verified.example`
-/// (verified, default), `tenantK-unverified.example` (unverified), `tenantK.onmicrosoft.com` (initial).
+/// Microsoft 365 / security / mail-enabled security groups, nested groups, device, service principal
+/// and org contact members, managers, on-premises synced users with extension attributes, and a cost-centre
+/// directory extension on the first app. Domain naming for tenant number K (1-based): `tenantK-verified.example`
+/// (verified, default), `tenantK-unverified.example` (unverified), `tenantK.onmicrosoft.com` (initial) and
+/// `tenantK-mail.example` (verified, email only).
+///
+/// Stability: everything a tenant had before contacts, managers and the derived properties existed (ids,
+/// contract values, memberships of the standard shape) is drawn from the same streams as then, so the same seed
+/// gives the same objects. Each newer kind of value has a stream of its own.
 public enum TenantGenerator {
     static let givenNames: [(String, String)] = [
         ("José", "jose"), ("Zoë", "zoe"), ("Łukasz", "lukasz"), ("Björn", "bjorn"), ("Anaïs", "anais"),
@@ -43,12 +62,16 @@ public enum TenantGenerator {
     static let groupTopics = ["Team", "Project", "Équipe", "Vertrieb", "営業部", "All Hands", "Admins", "Readers",
                               "Partners", "Alumni"]
 
-    /// The domains of generated tenant number `number` (1-based).
+    /// The domains of generated tenant number `number` (1-based): the default domain (email and Teams), an
+    /// unverified one, the initial `*.onmicrosoft.com` domain (email) and one more verified email domain, so a
+    /// tenant has verified email domains an operator may not have onboarded.
     public static func domains(number: Int) -> [TenantDomain] {
         [
-            TenantDomain(name: "tenant\(number)-verified.example", isVerified: true, isDefault: true),
-            TenantDomain(name: "tenant\(number)-unverified.example", isVerified: false),
-            TenantDomain(name: "tenant\(number).onmicrosoft.com", isVerified: true, isInitial: true),
+            TenantDomain(name: "tenant\(number)-verified.example", isVerified: true, isDefault: true,
+                         supportedServices: ["Email", "OfficeCommunicationsOnline"]),
+            TenantDomain(name: "tenant\(number)-unverified.example", isVerified: false, supportedServices: []),
+            TenantDomain(name: "tenant\(number).onmicrosoft.com", isVerified: true, isInitial: true, supportedServices: ["Email"]),
+            TenantDomain(name: "tenant\(number)-mail.example", isVerified: true, supportedServices: ["Email"]),
         ]
     }
 
@@ -64,6 +87,11 @@ public enum TenantGenerator {
         var tenant = Tenant(index: index, id: rng.guid(), displayName: displayName ?? "Tenant \(number) Ltd",
                             domains: domains, apps: apps)
         tenant.idSource = SeededRandom(seed: seed, stream: 10_000 + UInt64(index))
+        tenant.generationSeed = seed
+        if let app = apps.first {
+            tenant.directoryExtensions = [DirectoryExtension(app: app.clientId, shortName: DirectoryExtension.costCenter, dataType: .string)]
+            tenant.generatesCostCenter = true
+        }
         let mainDomain = tenant.defaultDomain
         let initialDomain = domains.first(where: \.isInitial)?.name ?? mainDomain
         tenant.refs.reserveCapacity(spec.users + spec.groups + spec.users / 5 + 64)
@@ -74,7 +102,7 @@ public enum TenantGenerator {
             let id = rng.guid()
             let (given, givenASCII) = rng.pick(givenNames)
             let (sur, surASCII) = rng.pick(surnames)
-            var v = [PropertyValue](repeating: .unset, count: UserProperty.names.count)
+            var v = [PropertyValue](repeating: .unset, count: UserProperty.storedCount)
             let guest = rng.chance(0.08)
             let upn: String
             if guest {
@@ -108,6 +136,8 @@ public enum TenantGenerator {
             tenant.refs[id] = MemberRef(kind: .user, index: i)
         }
         tenant.liveUsers = spec.users
+        tenant.generatedUsers = spec.users
+        tenant.managers = makeManagers(tenant.users, random: SeededRandom(seed: seed, stream: 40_000 + UInt64(index)))
 
         // Member-only objects
         func pool(_ count: Int, _ kind: MemberKind) -> [String] {
@@ -122,14 +152,18 @@ public enum TenantGenerator {
         }
         tenant.devices = pool(max(1, spec.users / 10), .device)
         tenant.servicePrincipals = pool(20 + spec.users / 200, .servicePrincipal)
-        tenant.orgContacts = pool(max(1, spec.users / 50), .orgContact)
+        var contactRandom = SeededRandom(seed: seed, stream: 30_000 + UInt64(index))
+        tenant.contacts = pool(max(1, spec.users / 50), .orgContact).enumerated().map { i, id in
+            DirectoryObject(id: id, values: contactValues(i, random: &contactRandom))
+        }
+        tenant.liveContacts = tenant.contacts.count
 
         // Groups
         tenant.groups.reserveCapacity(spec.groups)
         tenant.members.reserveCapacity(spec.groups)
         for g in 0..<spec.groups {
             let id = rng.guid()
-            var v = [PropertyValue](repeating: .unset, count: GroupProperty.names.count)
+            var v = [PropertyValue](repeating: .unset, count: GroupProperty.storedCount)
             let topic = rng.pick(groupTopics)
             let nick = "grp\(g)-\(id.prefix(4))"
             v[0] = .string("\(topic) \(g)")
@@ -149,6 +183,10 @@ public enum TenantGenerator {
             tenant.members.append(makeMembers(group: g, spec: spec, tenant: tenant, rng: &rng))
         }
         tenant.liveGroups = spec.groups
+        if spec.nesting == .deep {
+            var nestingRandom = SeededRandom(seed: seed, stream: 50_000 + UInt64(index))
+            nestDeeply(&tenant, random: &nestingRandom)
+        }
         return tenant
     }
 
@@ -176,12 +214,12 @@ public enum TenantGenerator {
         sample(nested, from: g, kind: .group)
         sample(devices, from: tenant.devices.count, kind: .device)
         sample(sps, from: tenant.servicePrincipals.count, kind: .servicePrincipal)
-        sample(contacts, from: tenant.orgContacts.count, kind: .orgContact)
+        sample(contacts, from: tenant.contacts.count, kind: .orgContact)
         list.sort()
         return list
     }
 
-    private static func gcd(_ a: Int, _ b: Int) -> Int {
+    static func gcd(_ a: Int, _ b: Int) -> Int {
         var (x, y) = (a, b)
         while y != 0 { (x, y) = (y, x % y) }
         return x

@@ -46,7 +46,7 @@ struct SimulatorState: Sendable {
     }
 }
 
-/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships via delta) and the
+/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships and contacts via delta) and the
 /// Microsoft identity platform (client-credentials tokens, OpenID configuration), with no sockets.
 ///
 /// ``handle(_:)`` takes a ``SimRequest`` and returns a ``SimResponse``; `GraphSimulatorServer` puts it on

@@ -4,7 +4,7 @@ public struct SimulatorConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Number of generated tenants (ignored when `scenario` has tenants).
     public var tenantCount: Int = 1
-    /// Sizes of each generated tenant.
+    /// Sizes and nesting shape of each generated tenant.
     public var spec = TenantSpec(users: 1000, groups: 100, membersPerGroup: 20)
     /// Client id registered in every generated tenant.
     public var clientId = "11111111-2222-3333-4444-555555555555"
@@ -33,7 +33,7 @@ public struct ScenarioTenant: Sendable {
     public var displayName: String?
     /// Domains (nil: the generated naming).
     public var domains: [TenantDomain]?
-    /// Sizes.
+    /// Sizes and nesting shape.
     public var spec: TenantSpec
     /// App registrations (nil: the default app).
     public var apps: [AppRegistration]?

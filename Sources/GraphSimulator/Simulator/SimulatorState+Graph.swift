@@ -1,9 +1,10 @@
-/// Graph v1.0 endpoints: delta, `$count`, the first page of `/users` and `/groups` and of a group's
+/// Graph v1.0 endpoints: delta, `$count`, the first page of `/users`, `/groups` and `/contacts` and of a group's
 /// `members` (the cheap reads a permission preflight uses), domains, organization.
 ///
 /// Permissions (application roles in the token): users endpoints need `User.Read.All`, `User.ReadWrite.All`,
 /// `Directory.Read.All` or `Directory.ReadWrite.All`; groups delta needs `GroupMember.Read.All`, `Group.Read.All`,
-/// `Group.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/domains` needs `Domain.Read.All`,
+/// `Group.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; contacts need `OrgContact.Read.All`,
+/// `Directory.Read.All` or `Directory.ReadWrite.All` (Graph's orgContact delta permissions); `/domains` needs `Domain.Read.All`,
 /// `Domain.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/organization` needs
 /// `Organization.Read.All`, `Organization.ReadWrite.All`, `Directory.Read.All`, `Directory.ReadWrite.All` or
 /// `User.Read.All`. A group's `members` need what groups need. Roles are fixed when the token is issued, as in Entra.
@@ -11,6 +12,7 @@ extension SimulatorState {
     static let userRoles: Set<String> = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let groupRoles: Set<String> = ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
                                           "Directory.Read.All", "Directory.ReadWrite.All"]
+    static let contactRoles: Set<String> = ["OrgContact.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let domainRoles: Set<String> = ["Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let organizationRoles: Set<String> = ["Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All",
                                                  "Directory.ReadWrite.All", "User.Read.All"]
@@ -40,9 +42,10 @@ extension SimulatorState {
         }
         let t = token.tenant
         switch parts.first {
-        case "users", "groups":
-            let resource: Resource = parts[0] == "users" ? .users : .groups
-            guard !token.roles.isDisjoint(with: resource == .users ? Self.userRoles : Self.groupRoles) else { return denied() }
+        case "users", "groups", "contacts":
+            let resource: Resource = parts[0] == "users" ? .users : parts[0] == "groups" ? .groups : .contacts
+            let roles = resource == .users ? Self.userRoles : resource == .groups ? Self.groupRoles : Self.contactRoles
+            guard !token.roles.isDisjoint(with: roles) else { return denied() }
             if parts.count == 2 && ["delta", "microsoft.graph.delta", "delta()", "microsoft.graph.delta()"].contains(parts[1]) {
                 return delta(request, tenant: t, resource: resource, now: now, foreignLinks: foreignLinks)
             }
@@ -58,7 +61,7 @@ extension SimulatorState {
                                       message: "Count is only supported with the header ConsistencyLevel: eventual.", request: request, now: now)
                 }
                 var response = SimResponse(status: 200, headers: graphHeaders(request),
-                                           body: Array(String(resource == .users ? tenants[t].liveUsers : tenants[t].liveGroups).utf8))
+                                           body: Array(String(tenants[t].liveCount(resource)).utf8))
                 response.headers[0] = ("Content-Type", "text/plain;charset=utf-8")
                 return response
             }
@@ -92,13 +95,13 @@ extension SimulatorState {
             round = token
         } else if let deltaText = request.queryValue("$deltatoken"), !deltaText.isEmpty {
             if deltaText == "latest" {
-                switch DeltaSelection.parse(request.queryValue("$select"), resource: resource) {
+                switch DeltaSelection.parse(request.queryValue("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
                 case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
                 case .success(let selection):
                     let token = tenants[t].latestDelta(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
                     var w = JSONWriter()
                     w.beginObject()
-                    w.string(odataContext(resource, selection), key: "@odata.context")
+                    w.string(odataContext(resource, selection, tenant: t), key: "@odata.context")
                     w.string(baseURL + "/v1.0/\(resource.name)/delta?$deltatoken=" + token.encode(key: tokenKey), key: "@odata.deltaLink")
                     w.beginArray("value"); w.endArray()
                     w.endObject()
@@ -115,7 +118,7 @@ extension SimulatorState {
             }
             round = tenants[t].incrementalRound(from: token, nowMillis: nowMillis)
         } else {
-            switch DeltaSelection.parse(request.queryValue("$select"), resource: resource) {
+            switch DeltaSelection.parse(request.queryValue("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
             case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
             case .success(let selection):
                 round = tenants[t].initialRound(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
@@ -123,7 +126,7 @@ extension SimulatorState {
         }
         let minimal = (request.headers["prefer"] ?? "").lowercased().contains("return=minimal")
         let linkBase = (foreignLinks ? foreignBaseURL : baseURL) + "/v1.0/\(resource.name)/delta?"
-        let context = DeltaPageContext(odataContext: odataContext(resource, round.selection),
+        let context = DeltaPageContext(odataContext: odataContext(resource, round.selection, tenant: t),
                                        nextLinkPrefix: linkBase + "$skiptoken=", deltaLinkPrefix: linkBase + "$deltatoken=",
                                        tokenKey: tokenKey, pageSize: config.pageSize, memberBudget: config.membersPerPage,
                                        minimal: minimal, nowMillis: nowMillis)
@@ -134,16 +137,20 @@ extension SimulatorState {
         return SimResponse(status: 200, headers: headers, body: page.body)
     }
 
-    func odataContext(_ resource: Resource, _ selection: DeltaSelection) -> String {
-        if let select = selection.selectText(resource: resource) { return baseURL + "/v1.0/$metadata#\(resource.name)(\(select))" }
+    func odataContext(_ resource: Resource, _ selection: DeltaSelection, tenant t: Int) -> String {
+        if let select = selection.selectText(resource: resource, extensions: tenants[t].directoryExtensions) {
+            return baseURL + "/v1.0/$metadata#\(resource.name)(\(select))"
+        }
         return baseURL + "/v1.0/$metadata#\(resource.name)"
     }
 
     private mutating func selectProblem(_ problem: DeltaSelection.Problem, request: SimRequest, resource: Resource, now: Double) -> SimResponse {
         switch problem {
         case .unknownProperty(let name):
+            // graph-sim's choice: Graph's documentation shows no example of this error. The code is the directory's
+            // code for a bad request; the message is OData's wording, naming the directory's own type.
             return graphError(400, code: "Request_BadRequest",
-                              message: "Could not find a property named '\(name)' on type '\(resource.odataType)'.", request: request, now: now)
+                              message: "Could not find a property named '\(name)' on type '\(resource.directoryType)'.", request: request, now: now)
         case .untracked(let name):
             return graphError(501, code: "NotImplemented",
                               message: "Delta query is not supported for property '\(name)'.", request: request, now: now)
@@ -157,7 +164,7 @@ extension SimulatorState {
         switch tenants[t].settings.expiredDeltaStyle {
         case .gone410:
             var location = baseURL + "/v1.0/\(resource.name)/delta?"
-            if let select = selection?.selectText(resource: resource) { location += "$select=\(select)&" }
+            if let select = selection?.selectText(resource: resource, extensions: tenants[t].directoryExtensions) { location += "$select=\(select)&" }
             location += "$deltatoken="
             return graphError(410, code: "syncStateNotFound", message: message, request: request, now: now,
                               extraHeaders: [("Location", location)])
@@ -175,7 +182,7 @@ extension SimulatorState {
         return .success(value)
     }
 
-    /// `GET /users` or `/groups`: the first `$top` live objects as `{"id"}` (or `{"id","displayName"}` without
+    /// `GET /users`, `/groups` or `/contacts`: the first `$top` live objects as `{"id"}` (or `{"id","displayName"}` without
     /// `$select=id`). Only the first page is served; no `@odata.nextLink` is offered.
     private mutating func list(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double) -> SimResponse {
         let limit: Int
@@ -232,7 +239,7 @@ extension SimulatorState {
     private mutating func domains(_ request: SimRequest, tenant t: Int, name: String?, now: Double) -> SimResponse {
         func write(_ w: inout JSONWriter, _ d: TenantDomain) {
             w.beginObject()
-            w.string("Managed", key: "authenticationType")
+            w.string(d.authenticationType, key: "authenticationType")
             w.null(key: "availabilityStatus")
             w.string(d.name, key: "id")
             w.bool(true, key: "isAdminManaged")
@@ -240,7 +247,7 @@ extension SimulatorState {
             w.bool(d.isInitial, key: "isInitial")
             w.bool(d.isVerified && !d.isInitial, key: "isRoot")
             w.bool(d.isVerified, key: "isVerified")
-            w.strings(d.isVerified ? ["Email", "OfficeCommunicationsOnline"] : [], key: "supportedServices")
+            w.strings(d.supportedServices, key: "supportedServices")
             w.endObject()
         }
         var w = JSONWriter()
@@ -283,7 +290,7 @@ extension SimulatorState {
         w.beginArray("verifiedDomains")
         for d in tenant.domains where d.isVerified {
             w.beginObject()
-            w.string("Email, OfficeCommunicationsOnline", key: "capabilities")
+            w.string(d.supportedServices.joined(separator: ", "), key: "capabilities")
             w.bool(d.isDefault, key: "isDefault")
             w.bool(d.isInitial, key: "isInitial")
             w.string(d.name, key: "name")

@@ -57,7 +57,8 @@ extension SimulatorState {
                 return finish(response)
             case .deltaLinkGone:
                 guard let t = tenant else { continue }
-                var response = expiredDelta(request, tenant: t, now: now, resource: path.contains("/groups") ? .groups : .users,
+                let resource: Resource = path.contains("/groups") ? .groups : path.contains("/contacts") ? .contacts : .users
+                var response = expiredDelta(request, tenant: t, now: now, resource: resource,
                                             selection: nil)
                 response.delayMillis = delay
                 return finish(response)
