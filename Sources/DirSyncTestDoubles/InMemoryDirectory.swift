@@ -36,6 +36,7 @@ package final class InMemoryDirectory: SyncLedger {
         package var pendingDeletions: [DirectoryResource: [UUID: DeletionReason]] = [:]
         package var runs: [Int64: RunRecord] = [:]
         package var verifications: [String: Bool] = [:]
+        package var tenantDomains: [GraphDomain] = []
         package var locked = false
         /// Write transactions committed (each store call that writes is one).
         package var commits = 0
@@ -106,6 +107,10 @@ package final class InMemoryDirectory: SyncLedger {
 
     package func finishRun(_ runID: Int64, result: TenantSyncResult) async throws {
         state.withLock { $0.runs[runID]?.result = result }
+    }
+
+    package func storeTenantDomains(tenantID: UUID, domains: [GraphDomain]) async throws {
+        try write { $0.tenantDomains = domains }
     }
 
     package func recordVerification(domain: String, verified: Bool, problem: String?) async throws {

@@ -26,8 +26,10 @@ package final class ScriptedDeltaSource: DeltaSource {
     /// round `r` at `link(i, round: r)`; the last round's deltaLink (``finalDeltaLink``) is not served.
     package init(_ resource: DirectoryResource = .users, pages: [[ObjectChange]], laterRounds: [[[ObjectChange]]] = [],
                  failAt: Int? = nil, failOnceAt: Int? = nil,
-                 nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }, readWaitsForNextRequest: Bool = false) {
+                 nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }, readWaitsForNextRequest: Bool = false,
+                 domains: [GraphDomain] = [GraphDomain(name: "a.example", isVerified: true, supportedServices: ["Email"])]) {
         self.resource = resource
+        self.tenantDomains = domains
         self.readWaitsForNextRequest = readWaitsForNextRequest
         var steps: [String: Step] = [:]
         let rounds = [pages] + laterRounds
@@ -106,7 +108,8 @@ package final class ScriptedDeltaSource: DeltaSource {
 
     package func count(_ resource: DirectoryResource) async throws -> Int { 0 }
 
-    package func domain(name: String) async throws -> GraphDomain {
-        throw GraphError(code: .malformedResponse, message: "not scripted", fix: "fix the test")
-    }
+    /// The tenant's domains, as scripted.
+    package let tenantDomains: [GraphDomain]
+
+    package func domains() async throws -> [GraphDomain] { tenantDomains }
 }

@@ -69,11 +69,20 @@ package struct DirectoryTruth: Sendable {
         package var memberType: String
     }
 
+    /// A domain of the tenant.
+    package struct Domain: Sendable, Equatable {
+        package var name: String
+        package var isVerified: Bool
+        package var supportedServices: [String]
+    }
+
     package var objects: [DirectoryResource: [Object]]
     package var memberships: [Membership]
+    package var domains: [Domain]
 
     package var users: [Object] { objects[.users] ?? [] }
     package var groups: [Object] { objects[.groups] ?? [] }
+    package var contacts: [Object] { objects[.contacts] ?? [] }
 
     /// Reads the truth document; every field of `schema` must be in it (a missing one is a simulator gap).
     package init(json data: Data, schema: DirectorySchema = .standard) throws {
@@ -96,6 +105,11 @@ package struct DirectoryTruth: Sendable {
             }
         }
         self.objects = objects
+        domains = (root["domains"] as? [[String: Any]] ?? []).compactMap { entry in
+            guard let name = entry["id"] as? String else { return nil }
+            return Domain(name: name.lowercased(), isVerified: entry["isVerified"] as? Bool ?? false,
+                          supportedServices: entry["supportedServices"] as? [String] ?? [])
+        }
         memberships = (root["memberships"] as? [[String: Any]] ?? []).compactMap { entry in
             guard let group = entry["groupId"] as? String, let member = entry["memberId"] as? String, let type = entry["memberType"] as? String else { return nil }
             return Membership(groupId: group.lowercased(), memberId: member.lowercased(), memberType: type)

@@ -1,3 +1,4 @@
+import DirSyncCore
 import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
@@ -166,7 +167,7 @@ struct SyncEndToEndTests {
         }
     }
 
-    @Test("an incremental run with no changes costs one Graph request per resource per tenant and changes no row")
+    @Test("an incremental run with no changes costs one Graph request per resource per tenant, plus its domain list, and changes no row")
     func noChangeRunIsCheap() async throws {
         try await SyncHarness.with(["--tenants", "2", "--users", "150", "--groups", "15", "--seed", "8", "--duplicate-rate", "0"]) { h in
             let tenants = try await h.sim.tenants()
@@ -175,18 +176,27 @@ struct SyncEndToEndTests {
             try await h.run()
             try await h.sim.resetStats()
             let directory = try await h.connection.query("""
-                SELECT (SELECT string_agg(xmin::text, ',' ORDER BY id) FROM directory.users) || (SELECT string_agg(xmin::text, ',' ORDER BY id) FROM directory.groups)
-                    || (SELECT string_agg(xmin::text, ',' ORDER BY group_id, member_id) FROM directory.group_members) AS v
+                SELECT (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.users) || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.groups)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.contacts)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY group_id, member_id), '') FROM directory.group_members)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY object_id, address), '') FROM directory.addresses)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY group_id, ancestor_id), '') FROM directory.group_ancestors) AS v
                 """).first?.string("v")
             try await h.run()
             let stats = try await h.sim.stats()
             let endpoints = stats["requestsByEndpoint"] as? [String: Int] ?? [:]
-            #expect(endpoints["GET /v1.0/users/delta"] == 2)
-            #expect(endpoints["GET /v1.0/groups/delta"] == 2)
-            #expect(endpoints.keys.filter { $0.contains("/v1.0/") }.count == 2, "only delta requests: \(endpoints)")
+            for resource in DirectoryResource.allCases {
+                #expect(endpoints["GET /v1.0/\(resource.rawValue)/delta"] == 2, "\(resource)")
+            }
+            // Besides, each tenant's domain list is read once per run (it is what status and resolve know of the tenant's domains).
+            #expect(endpoints["GET /v1.0/domains"] == 2)
+            #expect(endpoints.keys.filter { $0.contains("/v1.0/") }.count == DirectoryResource.allCases.count + 1, "only delta requests and the domain list: \(endpoints)")
             let after = try await h.connection.query("""
-                SELECT (SELECT string_agg(xmin::text, ',' ORDER BY id) FROM directory.users) || (SELECT string_agg(xmin::text, ',' ORDER BY id) FROM directory.groups)
-                    || (SELECT string_agg(xmin::text, ',' ORDER BY group_id, member_id) FROM directory.group_members) AS v
+                SELECT (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.users) || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.groups)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY id), '') FROM directory.contacts)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY group_id, member_id), '') FROM directory.group_members)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY object_id, address), '') FROM directory.addresses)
+                    || (SELECT coalesce(string_agg(xmin::text, ',' ORDER BY group_id, ancestor_id), '') FROM directory.group_ancestors) AS v
                 """).first?.string("v")
             #expect(after == directory, "no directory row may change")
         }

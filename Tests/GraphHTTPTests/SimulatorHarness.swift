@@ -141,6 +141,8 @@ enum DeltaRound {
                         round.memberships.insert("\(group.id.uuidString.lowercased())/\(change.memberID.uuidString.lowercased())")
                     }
                 }
+            case .contacts:
+                break
             }
             round.pages += 1
             try await afterPage(round.pages)

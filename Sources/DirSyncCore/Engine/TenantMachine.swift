@@ -1,8 +1,9 @@
 import Foundation
 
 /// The decisions of one tenant's sync, as a value: take the tenant's lock or skip the tenant, mark
-/// runs that died as interrupted, confirm that each new domain is verified in the tenant, record the
-/// run, run the resources' rounds side by side, and turn their outcomes into the tenant's result.
+/// runs that died as interrupted, read the tenant's domains (stored for the read side, and the proof
+/// that each new domain is verified in the tenant), record the run, run the resources' rounds side by
+/// side, and turn their outcomes into the tenant's result.
 ///
 /// It performs nothing: each event returns the next ``Action``, which ``TenantSync`` carries out
 /// against the ledger and the delta source. A dry run takes the same path minus every write.
@@ -13,8 +14,11 @@ public struct TenantMachine: Sendable {
         case tryLock
         /// Mark the tenant's runs still recorded as running as interrupted; report with ``abandonedRunsMarked(_:)``.
         case markAbandonedRuns
-        /// Ask the tenant whether it verified `domain`; report with ``domainChecked(_:verified:now:)``.
-        case verifyDomain(String)
+        /// Read the tenant's domains (`GET /domains`); report with ``tenantDomainsRead(_:now:)`` or
+        /// ``tenantDomainsFailed(_:now:)``.
+        case readTenantDomains
+        /// Store the tenant's domains for the read side; report with ``tenantDomainsStored(now:)``.
+        case storeTenantDomains([GraphDomain])
         /// Store a domain's verification; report with ``verificationRecorded()``.
         case recordVerification(domain: String, verified: Bool, problem: String?)
         /// Record the run's start; report with ``runRecordStarted(_:)``.
@@ -30,15 +34,17 @@ public struct TenantMachine: Sendable {
     }
 
     private enum State: Sendable {
-        case idle, locking, markingAbandoned, verifying, recordingVerification, startingRecord, running, finishingRecord, unlocking, done
+        case idle, locking, markingAbandoned, readingDomains, storingDomains, recordingVerification, startingRecord, running, finishingRecord, unlocking, done
     }
 
     public let request: TenantSyncRequest
     private var state = State.idle
     /// The tenant's result so far.
     public private(set) var result: TenantSyncResult
-    /// Domains still to be checked for verification.
+    /// Onboarded domains not yet confirmed as verified in the tenant.
     private var toVerify: [String]
+    /// The tenant's domains as Graph listed them.
+    private var tenantDomains: [GraphDomain] = []
     private var options: RoundOptions
 
     public init(request: TenantSyncRequest, startedAt: Date) {
@@ -67,7 +73,10 @@ public struct TenantMachine: Sendable {
             state = .done
             return .finish(result)
         }
-        if dryRun { return nextVerification(now: now) }
+        if dryRun {
+            state = .readingDomains
+            return .readTenantDomains
+        }
         state = .markingAbandoned
         return .markAbandonedRuns
     }
@@ -75,25 +84,26 @@ public struct TenantMachine: Sendable {
     /// Runs that died were marked interrupted (`count` of them).
     public mutating func abandonedRunsMarked(_ count: Int, now: Date) -> Action {
         precondition(state == .markingAbandoned)
-        return nextVerification(now: now)
+        state = .readingDomains
+        return .readTenantDomains
     }
 
-    /// The tenant answered whether it verified `domain` (`false` also when it has no such domain).
-    public mutating func domainChecked(_ domain: String, verified: Bool, now: Date) -> Action {
-        precondition(state == .verifying)
-        toVerify.removeFirst()
-        if !verified { result.unverifiedDomains.append(domain) }
+    /// Graph listed the tenant's domains.
+    public mutating func tenantDomainsRead(_ domains: [GraphDomain], now: Date) -> Action {
+        precondition(state == .readingDomains)
+        tenantDomains = domains
         if dryRun { return nextVerification(now: now) }
-        state = .recordingVerification
-        let problem = verified ? nil
-            : "\(domain) is not a verified domain of tenant \(request.tenantID): verify it in the Entra admin center (Settings → Domain names), or onboard it with the tenant that owns it"
-        return .recordVerification(domain: domain, verified: verified, problem: problem)
+        state = .storingDomains
+        return .storeTenantDomains(domains)
     }
 
-    /// Checking a domain failed (Graph unreachable, consent missing …): the tenant fails with a run
-    /// record that says why.
-    public mutating func domainCheckFailed(_ error: any Error, now: Date) -> Action {
-        precondition(state == .verifying)
+    /// Reading the tenant's domains failed (Graph unreachable, consent missing …). When a new domain
+    /// still has to be confirmed, the tenant fails with a run record that says why: its data is not
+    /// written on an unconfirmed domain's behalf. Otherwise the sync goes on; the stored domains stay
+    /// as the last run read them.
+    public mutating func tenantDomainsFailed(_ error: any Error, now: Date) -> Action {
+        precondition(state == .readingDomains)
+        guard !toVerify.isEmpty else { return beginRun() }
         result.state = .failed
         result.failure = SyncFailure.classify(error)
         result.finishedAt = now
@@ -102,15 +112,28 @@ public struct TenantMachine: Sendable {
         return .startRunRecord(result.mode)
     }
 
+    public mutating func tenantDomainsStored(now: Date) -> Action {
+        precondition(state == .storingDomains)
+        return nextVerification(now: now)
+    }
+
     public mutating func verificationRecorded(now: Date) -> Action {
         precondition(state == .recordingVerification)
         return nextVerification(now: now)
     }
 
+    /// Confirms the next new domain from the tenant's list: verified only when the tenant lists it as
+    /// verified.
     private mutating func nextVerification(now: Date) -> Action {
         if let domain = toVerify.first {
-            state = .verifying
-            return .verifyDomain(domain)
+            toVerify.removeFirst()
+            let verified = tenantDomains.contains { $0.name == domain && $0.isVerified }
+            if !verified { result.unverifiedDomains.append(domain) }
+            if dryRun { return nextVerification(now: now) }
+            state = .recordingVerification
+            let problem = verified ? nil
+                : "\(domain) is not a verified domain of tenant \(request.tenantID): verify it in the Entra admin center (Settings → Domain names), or onboard it with the tenant that owns it"
+            return .recordVerification(domain: domain, verified: verified, problem: problem)
         }
         if result.unverifiedDomains.count == request.domains.count {
             // Before a tenant's data is written on a domain's behalf, the domain must be one the tenant verified.
@@ -119,6 +142,10 @@ public struct TenantMachine: Sendable {
             result.finishedAt = now
             return unlock()
         }
+        return beginRun()
+    }
+
+    private mutating func beginRun() -> Action {
         if dryRun {
             state = .running
             return .runRounds(options)

@@ -96,20 +96,19 @@ public struct TenantSync: Sendable {
                     let abandoned = try await ledger.markAbandonedRuns(tenantID: request.tenantID)
                     if abandoned > 0 { logger.warning("earlier run ended without finishing; marked interrupted", metadata: ["runs": "\(abandoned)"]) }
                     action = machine.abandonedRunsMarked(abandoned, now: time.now())
-                case .verifyDomain(let domain):
+                case .readTenantDomains:
                     do {
-                        let verified: Bool
-                        do {
-                            verified = try await source.domain(name: domain).isVerified
-                        } catch let error as GraphError where error.code == .notFound {
-                            verified = false
-                        }
-                        if !verified { logger.error("domain is not verified in its tenant", metadata: ["domain": "\(domain)"]) }
-                        action = machine.domainChecked(domain, verified: verified, now: time.now())
+                        action = machine.tenantDomainsRead(try await source.domains(), now: time.now())
                     } catch {
-                        action = machine.domainCheckFailed(error, now: time.now())
+                        let failure = SyncFailure.classify(error)
+                        logger.warning("could not read the tenant's domains", metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
+                        action = machine.tenantDomainsFailed(error, now: time.now())
                     }
+                case .storeTenantDomains(let domains):
+                    try await ledger.storeTenantDomains(tenantID: request.tenantID, domains: domains)
+                    action = machine.tenantDomainsStored(now: time.now())
                 case .recordVerification(let domain, let verified, let problem):
+                    if !verified { logger.error("domain is not verified in its tenant", metadata: ["domain": "\(domain)"]) }
                     try await ledger.recordVerification(domain: domain, verified: verified, problem: problem)
                     action = machine.verificationRecorded(now: time.now())
                 case .startRunRecord(let mode):

@@ -2,10 +2,12 @@
 public struct DirectorySchema: Sendable, Equatable {
     public var users: FieldTable
     public var groups: FieldTable
+    public var contacts: FieldTable
 
-    public init(users: FieldTable = .users, groups: FieldTable = .groups) {
+    public init(users: FieldTable = .users, groups: FieldTable = .groups, contacts: FieldTable = .contacts) {
         self.users = users
         self.groups = groups
+        self.contacts = contacts
     }
 
     /// The contract's tables.
@@ -16,6 +18,7 @@ public struct DirectorySchema: Sendable, Equatable {
         switch resource {
         case .users: users
         case .groups: groups
+        case .contacts: contacts
         }
     }
 }

@@ -64,4 +64,17 @@ extension FieldTable {
         Field("groupTypes", "group_types", .textCollection),
         Field("proxyAddresses", "proxy_addresses", .textCollection),
     ])
+
+    /// `directory.contacts` (organisational contacts).
+    public static let contacts = FieldTable(resource: .contacts, fields: [
+        Field("displayName", "display_name", .text),
+        Field("givenName", "given_name", .text),
+        Field("surname", "surname", .text),
+        Field("mail", "mail", .indexedText),
+        Field("mailNickname", "mail_nickname", .text),
+        Field("proxyAddresses", "proxy_addresses", .textCollection),
+        Field("companyName", "company_name", .text),
+        Field("jobTitle", "job_title", .text),
+        Field("department", "department", .text),
+    ])
 }

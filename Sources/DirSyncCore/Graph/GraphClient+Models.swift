@@ -95,23 +95,51 @@ public struct GraphDomain: Sendable, Equatable {
     public var isInitial: Bool
     /// `Managed` or `Federated`.
     public var authenticationType: String?
+    /// What the domain is used for (`Email`, `OfficeCommunicationsOnline`, …).
+    public var supportedServices: [String]
 
-    public init(name: String, isVerified: Bool, isDefault: Bool = false, isInitial: Bool = false, authenticationType: String? = nil) {
+    public init(name: String, isVerified: Bool, isDefault: Bool = false, isInitial: Bool = false, authenticationType: String? = nil,
+                supportedServices: [String] = []) {
         self.name = name
         self.isVerified = isVerified
         self.isDefault = isDefault
         self.isInitial = isInitial
         self.authenticationType = authenticationType
+        self.supportedServices = supportedServices
     }
 
+    /// Whether the domain receives mail (its services include `Email`).
+    public var isEmailDomain: Bool { supportedServices.contains { $0.caseInsensitiveCompare("Email") == .orderedSame } }
+
     init(bytes: [UInt8]) throws {
-        guard let object = JSONValue.object(bytes), let name = object["id"] as? String,
-              let verified = object["isVerified"].flatMap(JSONValue.bool)
-        else { throw MalformedPageError(reason: "the domain has no id or isVerified", byteCount: bytes.count) }
-        self.init(name: name, isVerified: verified,
+        guard let object = JSONValue.object(bytes), let domain = GraphDomain(object) else {
+            throw MalformedPageError(reason: "the domain has no id or isVerified", byteCount: bytes.count)
+        }
+        self = domain
+    }
+
+    /// A domain object of Graph's JSON, or `nil` without `id` and `isVerified`.
+    init?(_ object: [String: Any]) {
+        guard let name = object["id"] as? String, let verified = object["isVerified"].flatMap(JSONValue.bool) else { return nil }
+        self.init(name: name.lowercased(), isVerified: verified,
                   isDefault: object["isDefault"].flatMap(JSONValue.bool) ?? false,
                   isInitial: object["isInitial"].flatMap(JSONValue.bool) ?? false,
-                  authenticationType: object["authenticationType"] as? String)
+                  authenticationType: object["authenticationType"] as? String,
+                  supportedServices: (object["supportedServices"] as? [Any] ?? []).compactMap { $0 as? String })
+    }
+
+    /// The `value` of a `/domains` answer, and its nextLink if Graph split the list.
+    static func list(bytes: [UInt8]) throws -> (domains: [GraphDomain], nextLink: String?) {
+        guard let object = JSONValue.object(bytes), let values = object["value"] as? [Any] else {
+            throw MalformedPageError(reason: "the domains answer has no value array", byteCount: bytes.count)
+        }
+        let domains = try values.map { value in
+            guard let entry = value as? [String: Any], let domain = GraphDomain(entry) else {
+                throw MalformedPageError(reason: "a domain in the list has no id or isVerified", byteCount: bytes.count)
+            }
+            return domain
+        }
+        return (domains, object["@odata.nextLink"] as? String)
     }
 }
 

@@ -42,6 +42,9 @@ public struct GraphEndpoints: Sendable, Equatable {
         "\(graphBaseURL)/\(apiVersion)/domains/\(Self.pathSegment(name.lowercased()))"
     }
 
+    /// `/domains`: every domain of the tenant.
+    public var domainsURL: String { "\(graphBaseURL)/\(apiVersion)/domains" }
+
     /// `/organization`: the tenant's own record (id, display name, verified domains).
     public var organizationURL: String { "\(graphBaseURL)/\(apiVersion)/organization" }
 

@@ -2,13 +2,11 @@ import Foundation
 
 /// What the client was asking for when an error came back; decides which permission a 403 names.
 public enum GraphOperation: Sendable, Equatable {
-    /// `users/delta`.
-    case userDelta
-    /// `groups/delta` (with `members`).
-    case groupDelta
-    /// `/users/$count` or `/groups/$count`.
+    /// `users/delta`, `groups/delta` (with `members`) or `contacts/delta`.
+    case delta(DirectoryResource)
+    /// `/users/$count`, `/groups/$count` or `/contacts/$count`.
     case count(DirectoryResource)
-    /// `/domains/{name}`.
+    /// `/domains/{name}` or `/domains`.
     case domain
     /// `/organization`.
     case organization
@@ -17,17 +15,12 @@ public enum GraphOperation: Sendable, Equatable {
     /// The token endpoint.
     case token
 
-    /// The delta operation for a resource.
-    public static func delta(_ resource: DirectoryResource) -> GraphOperation {
-        resource == .users ? .userDelta : .groupDelta
-    }
-
     /// The least-privileged application permission(s) the operation needs, as the operator grants them.
     public var requiredPermission: String {
         switch self {
-        case .userDelta, .count(.users): "User.Read.All"
-        case .groupDelta: "GroupMember.Read.All (or Group.Read.All)"
-        case .count(.groups): "GroupMember.Read.All (or Group.Read.All)"
+        case .delta(.users), .count(.users): "User.Read.All"
+        case .delta(.groups), .count(.groups): "GroupMember.Read.All (or Group.Read.All)"
+        case .delta(.contacts), .count(.contacts): "Directory.Read.All (or OrgContact.Read.All)"
         case .domain, .organization: "Directory.Read.All (or Domain.Read.All)"
         case .tenantDiscovery, .token: "none"
         }

@@ -66,6 +66,22 @@ public struct GraphTenantClient: Sendable {
         return try await client.perform(request, operation: .domain, key: key) { try GraphDomain(bytes: $0.body) }.0
     }
 
+    /// Reads `/domains`: every domain of the tenant, verified or not, with its services. Normally one
+    /// request; a nextLink, should Graph split the list, is followed (within the Graph host).
+    public func domains() async throws -> [GraphDomain] {
+        var domains: [GraphDomain] = []
+        var link: String? = client.configuration.endpoints.domainsURL
+        var roundGuard = DeltaRoundGuard(maxPages: 100)
+        while let url = link {
+            try roundGuard.visit(url)
+            let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
+            let (page, _) = try await client.perform(request, operation: .domain, key: key) { try GraphDomain.list(bytes: $0.body) }
+            domains += page.domains
+            link = page.nextLink
+        }
+        return domains
+    }
+
     /// Reads `/organization`: the tenant's id, name and verified domains.
     public func organization() async throws -> GraphOrganization {
         let request = HTTPRequest(url: client.configuration.endpoints.organizationURL, headers: [("Accept", "application/json")])

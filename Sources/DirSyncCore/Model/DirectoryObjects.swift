@@ -41,6 +41,8 @@ public struct MemberChange: Sendable, Equatable, Hashable {
 /// The delta resources dirsync follows, one per synced object type.
 public enum DirectoryResource: String, Sendable, Equatable, Hashable, CaseIterable, Comparable {
     case users, groups
+    /// Organisational contacts (`/contacts/delta`): mail contacts in the address book, and members of groups.
+    case contacts
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -49,6 +51,7 @@ public enum DirectoryResource: String, Sendable, Equatable, Hashable, CaseIterab
         switch self {
         case .users: "user"
         case .groups: "group"
+        case .contacts: "contact"
         }
     }
 }

@@ -37,6 +37,8 @@ public struct DomainCheckFacts: Sendable, Equatable {
     public var token: TokenOutcome?
     public var domainLookup: DomainLookup?
     public var probes: [GraphPermission: ProbeResult] = [:]
+    /// Reading org contacts (`/contacts`), which Directory.Read.All allows besides the tenant's domains.
+    public var contactsProbe: ProbeResult?
     /// The admin-consent link for the tenant, once the tenant is known.
     public var consentURL: String?
 
@@ -189,7 +191,8 @@ public struct DomainCheckReport: Sendable, Equatable {
         for permission in GraphPermission.allCases {
             let name = permission.rawValue
             let inToken = relevantRoles.map { $0.contains(name) }
-            let probe = permission == .directoryReadAll ? directoryProbe(facts.domainLookup) : (facts.probes[permission] ?? .notProbed("no probe ran"))
+            let probe = permission == .directoryReadAll ? directoryProbe(facts.domainLookup, contacts: facts.contactsProbe)
+                : (facts.probes[permission] ?? .notProbed("no probe ran"))
             switch (probe, inToken) {
             case (.denied, _):
                 report.missingPermissions.append(permission)
@@ -220,13 +223,19 @@ public struct DomainCheckReport: Sendable, Equatable {
         return report
     }
 
-    private static func directoryProbe(_ lookup: DomainLookup?) -> ProbeResult {
-        switch lookup {
+    /// Directory.Read.All as both its probes saw it: refused by either is refused.
+    private static func directoryProbe(_ lookup: DomainLookup?, contacts: ProbeResult? = nil) -> ProbeResult {
+        let domains: ProbeResult = switch lookup {
         case .verified?, .unverified?, .notInTenant?: .allowed
         case .denied?: .denied
         case .failed(let message)?: .failed(message)
         case nil: .notProbed("the domain was not looked up")
         }
+        guard let contacts else { return domains }
+        if domains == .denied || contacts == .denied { return .denied }
+        if case .failed = domains { return domains }
+        if case .failed = contacts { return contacts }
+        return domains
     }
 
     private static func awaitingConsent(domain: String, tenant: String) -> String {

@@ -81,6 +81,16 @@ public struct DomainChecker: Sendable {
                 facts.probes[permission] = .failed(Self.oneLine(error))
             }
         }
+        do {
+            do {
+                _ = try await graph.probeIDs(url: PermissionProbe.contactsURL(endpoints: endpoints), operation: .count(.contacts))
+                facts.contactsProbe = .allowed
+            } catch let error as GraphError where error.code == .permissionMissing {
+                facts.contactsProbe = .denied
+            } catch {
+                facts.contactsProbe = .failed(Self.oneLine(error))
+            }
+        }
         logger.info("domain checked", metadata: [
             "domain": "\(domain)", "tenant.id": "\(tenantID)",
             "probes": "\(facts.probes.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ","))",

@@ -34,7 +34,7 @@ public enum GraphPermission: String, Sendable, Equatable, Hashable, CaseIterable
         case .groupMemberReadAll:
             "read group memberships (members@delta) to fill directory.group_members"
         case .directoryReadAll:
-            "read the tenant's domains, to confirm the domain is verified in it, and members that are devices, service principals or contacts"
+            "read the tenant's domains (which are verified, which receive mail), its organisational contacts (contacts/delta) to fill directory.contacts, and members that are devices or service principals"
         }
     }
 

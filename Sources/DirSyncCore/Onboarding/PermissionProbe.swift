@@ -19,7 +19,7 @@ public enum ProbeResult: Sendable, Equatable {
 /// | User.Read.All | `GET /users?$top=1&$select=id` |
 /// | Group.Read.All | `GET /groups?$top=1&$select=id` |
 /// | GroupMember.Read.All | `GET /groups/{first group}/members?$top=1&$select=id` |
-/// | Directory.Read.All | `GET /domains/{domain}` (which also says whether the domain is verified) |
+/// | Directory.Read.All | `GET /domains/{domain}` (which also says whether the domain is verified) and `GET /contacts?$top=1&$select=id` |
 ///
 /// Graph's permissions nest (Directory.Read.All also reads users and groups; Group.Read.All also reads
 /// members), so a probe proves the capability, not the exact grant; the token's `roles` claim
@@ -37,6 +37,11 @@ public enum PermissionProbe {
         }
     }
 
+    /// The org contacts probe (Directory.Read.All's second capability).
+    public static func contactsURL(endpoints: GraphEndpoints) -> String {
+        "\(endpoints.graphBaseURL)/\(endpoints.apiVersion)/contacts?$top=1&$select=id"
+    }
+
     /// The operation a probe stands for, which names the permission in a 403's message.
     static func operation(for permission: GraphPermission) -> GraphOperation {
         switch permission {
@@ -51,8 +56,13 @@ extension GraphTenantClient {
     /// Sends a permission probe and returns the ids of the objects Graph listed.
     /// - Throws: ``GraphError`` (``GraphError/Code/permissionMissing`` for a 403).
     public func probeIDs(url: String, permission: GraphPermission) async throws -> [String] {
+        try await probeIDs(url: url, operation: PermissionProbe.operation(for: permission))
+    }
+
+    /// Sends a probe that stands for `operation` and returns the ids of the objects Graph listed.
+    public func probeIDs(url: String, operation: GraphOperation) async throws -> [String] {
         let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
-        return try await client.perform(request, operation: PermissionProbe.operation(for: permission), key: key) { response in
+        return try await client.perform(request, operation: operation, key: key) { response in
             guard let object = JSONValue.object(response.body), let value = object["value"] as? [Any] else {
                 throw MalformedPageError(reason: "the list answer has no value array", byteCount: response.body.count)
             }

@@ -10,8 +10,8 @@ public protocol DeltaSource: Sendable {
     func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo)
     /// The number of objects of `resource` (for progress of full rounds).
     func count(_ resource: DirectoryResource) async throws -> Int
-    /// A domain of the tenant, to confirm it is verified.
-    func domain(name: String) async throws -> GraphDomain
+    /// Every domain of the tenant: which are verified, which receive mail.
+    func domains() async throws -> [GraphDomain]
 }
 
 extension DeltaSource {

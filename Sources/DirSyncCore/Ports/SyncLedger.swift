@@ -13,6 +13,8 @@ public protocol SyncLedger: Sendable {
     func startRun(tenantID: UUID, mode: RunMode) async throws -> Int64
     /// Records a run's end.
     func finishRun(_ runID: Int64, result: TenantSyncResult) async throws
+    /// Replaces the tenant's stored domains with those Graph listed.
+    func storeTenantDomains(tenantID: UUID, domains: [GraphDomain]) async throws
     /// Stores the outcome of checking that a domain is verified in its tenant.
     func recordVerification(domain: String, verified: Bool, problem: String?) async throws
     /// Runs `body` with a round store for one resource, on a session of its own that is closed when

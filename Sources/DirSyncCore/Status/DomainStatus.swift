@@ -34,8 +34,11 @@ public struct DomainStatus: Sendable, Equatable {
     public var lastRunDurationSeconds: Double?
     public var users: Int
     public var groups: Int
+    public var contacts: Int
     public var memberships: Int
     public var domainUsers: Int
+    /// Verified email domains of the tenant that no onboarded domain covers: mail for them is not protected.
+    public var unonboardedEmailDomains: [String]
     /// Age of the oldest stored deltaLink; Graph forgets delta state after about 7 days.
     public var cursorAgeSeconds: Double?
     /// One line in plain words with the fix when something is wrong (or worth knowing); `nil` when all is well.
@@ -53,7 +56,8 @@ public struct DomainStatus: Sendable, Equatable {
             domain: facts.domain.domain, tenantID: facts.domain.tenantID, enabled: facts.domain.enabled, state: .neverSynced,
             lastSuccessAt: facts.lastSuccess?.finishedAt, lastSuccessAgeSeconds: facts.lastSuccess?.finishedAt.map { now.timeIntervalSince($0) },
             lastRun: facts.lastRun, lastRunDurationSeconds: facts.lastRun.flatMap { run in run.finishedAt.map { $0.timeIntervalSince(run.startedAt) } },
-            users: facts.users, groups: facts.groups, memberships: facts.memberships, domainUsers: facts.domainUsers,
+            users: facts.users, groups: facts.groups, contacts: facts.contacts, memberships: facts.memberships, domainUsers: facts.domainUsers,
+            unonboardedEmailDomains: facts.unonboardedEmailDomains,
             cursorAgeSeconds: facts.deltaLinkAt.map { now.timeIntervalSince($0) }, message: nil, progress: nil,
             lastCheck: facts.lastCheck)
 
@@ -96,6 +100,11 @@ public struct DomainStatus: Sendable, Equatable {
         if status.message == nil, let age = status.cursorAgeSeconds, age > cursorWarningAge {
             let days = Int(age / 86_400)
             status.message = "delta link is \(days) days old and Graph forgets delta state after about 7: run dirsync at least daily, or the next run must resync in full"
+        }
+        if status.message == nil, !facts.unonboardedEmailDomains.isEmpty {
+            let names = facts.unonboardedEmailDomains
+            status.message = "the tenant also receives mail for \(names.joined(separator: ", ")), verified but not onboarded: mail for "
+                + (names.count == 1 ? "it" : "them") + " is not covered; onboard with dirsync domains add \(names[0])"
         }
         return status
     }

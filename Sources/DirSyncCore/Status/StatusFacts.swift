@@ -84,7 +84,10 @@ public struct StatusFacts: Sendable, Equatable {
     public var domain: DomainRecord
     public var users = 0
     public var groups = 0
+    public var contacts = 0
     public var memberships = 0
+    /// Verified email domains of the tenant that are not onboarded (from its last listed domains).
+    public var unonboardedEmailDomains: [String] = []
     /// Live users whose UPN, mail or a proxy address is in this domain.
     public var domainUsers = 0
     /// The tenant's newest run, whatever its state.

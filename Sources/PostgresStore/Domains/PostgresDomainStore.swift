@@ -78,10 +78,10 @@ public struct PostgresDomainStore: Sendable {
         do {
             let deleted = try await connection.withTransaction { tx in
                 var rows = 0
-                for table in ["group_members", "users", "groups"] {
+                for table in ["group_members", "users", "groups", "contacts"] {
                     rows += try await tx.execute(SQL(unsafeSQL: "DELETE FROM directory.\(table) WHERE tenant_id = $1", binds: [record.tenantID.postgresText]), name: "purge \(table)").affectedRows
                 }
-                for table in ["pending_deletions", "sync_progress", "sync_cursors"] {
+                for table in ["pending_deletions", "sync_progress", "sync_cursors", "tenant_domains"] {
                     try await tx.execute(SQL(unsafeSQL: "DELETE FROM directory.\(table) WHERE tenant_id = $1", binds: [record.tenantID.postgresText]), name: "purge \(table)")
                 }
                 try await tx.execute("DELETE FROM directory.domains WHERE domain = \(domain)", name: "remove domain")

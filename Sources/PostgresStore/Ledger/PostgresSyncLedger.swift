@@ -65,6 +65,22 @@ public final class PostgresSyncLedger: SyncLedger {
             """, name: "finish run")
     }
 
+    public func storeTenantDomains(tenantID: UUID, domains: [GraphDomain]) async throws {
+        try await connection.withTransaction { tx in
+            try await tx.execute("""
+                DELETE FROM directory.tenant_domains WHERE tenant_id = \(tenantID) AND NOT (domain = ANY(\(domains.map(\.name))::text[]))
+                """, name: "forget removed tenant domains")
+            for domain in domains {
+                try await tx.execute("""
+                    INSERT INTO directory.tenant_domains (tenant_id, domain, is_verified, is_default, supported_services, seen_at)
+                    VALUES (\(tenantID), \(domain.name), \(domain.isVerified), \(domain.isDefault), \(domain.supportedServices), now())
+                    ON CONFLICT (tenant_id, domain) DO UPDATE SET is_verified = EXCLUDED.is_verified, is_default = EXCLUDED.is_default,
+                        supported_services = EXCLUDED.supported_services, seen_at = EXCLUDED.seen_at
+                    """, name: "store tenant domain")
+            }
+        }
+    }
+
     public func recordVerification(domain: String, verified: Bool, problem: String?) async throws {
         try await connection.execute("""
             UPDATE directory.domains SET verified_at = CASE WHEN \(verified) THEN now() ELSE NULL END,

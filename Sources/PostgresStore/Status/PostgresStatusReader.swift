@@ -13,20 +13,32 @@ public struct PostgresStatusReader: Sendable {
     public func facts() async throws -> [StatusFacts] {
         let domains = try await PostgresDomainStore(connection: connection).list()
         var facts = Dictionary(uniqueKeysWithValues: domains.map { ($0.domain, StatusFacts(domain: $0)) })
-        var tenantFacts: [UUID: (users: Int, groups: Int, memberships: Int, lockHeld: Bool, deltaLinkAt: Date?)] = [:]
+        var tenantFacts: [UUID: (users: Int, groups: Int, contacts: Int, memberships: Int, lockHeld: Bool, deltaLinkAt: Date?)] = [:]
 
         for row in try await connection.query(SQL(unsafeSQL: """
             SELECT t.tenant_id,
                    (SELECT count(*) FROM directory.users u WHERE u.tenant_id = t.tenant_id AND u.deleted_at IS NULL)::int AS users,
                    (SELECT count(*) FROM directory.groups g WHERE g.tenant_id = t.tenant_id AND g.deleted_at IS NULL)::int AS groups,
+                   (SELECT count(*) FROM directory.contacts k WHERE k.tenant_id = t.tenant_id AND k.deleted_at IS NULL)::int AS contacts,
                    (SELECT count(*) FROM directory.group_members m WHERE m.tenant_id = t.tenant_id)::int AS memberships,
                    \(TenantLock.isHeldExpression(tenantColumn: "t.tenant_id")) AS lock_held,
-                   (SELECT CASE WHEN count(*) = 2 AND bool_and(c.delta_link_at IS NOT NULL) THEN min(c.delta_link_at) END
+                   (SELECT CASE WHEN count(*) = \(DirectoryResource.allCases.count) AND bool_and(c.delta_link_at IS NOT NULL) THEN min(c.delta_link_at) END
                       FROM directory.sync_cursors c WHERE c.tenant_id = t.tenant_id) AS delta_link_at
             FROM (SELECT DISTINCT tenant_id FROM directory.domains) t
             """), name: "status tenant counts") {
-            tenantFacts[try row.uuid("tenant_id")] = (try row.int("users"), try row.int("groups"), try row.int("memberships"),
+            tenantFacts[try row.uuid("tenant_id")] = (try row.int("users"), try row.int("groups"), try row.int("contacts"), try row.int("memberships"),
                                                       try row.bool("lock_held"), try row.optionalDate("delta_link_at"))
+        }
+
+        // Verified email domains of each tenant that no onboarded domain covers: mail for them is not protected.
+        var unonboarded: [UUID: [String]] = [:]
+        for row in try await connection.query("""
+            SELECT t.tenant_id, t.domain FROM directory.tenant_domains t
+            WHERE t.is_verified AND 'email' = ANY(SELECT lower(s) FROM unnest(t.supported_services) s)
+              AND NOT EXISTS (SELECT 1 FROM directory.domains d WHERE d.tenant_id = t.tenant_id AND d.domain = t.domain)
+            ORDER BY t.tenant_id, t.domain
+            """, name: "status unonboarded domains") {
+            unonboarded[try row.uuid("tenant_id"), default: []].append(try row.string("domain"))
         }
 
         for row in try await connection.query("""
@@ -59,8 +71,9 @@ public struct PostgresStatusReader: Sendable {
             fact.lastCheck = checks[name]
             let tenant = fact.domain.tenantID
             if let counts = tenantFacts[tenant] {
-                (fact.users, fact.groups, fact.memberships, fact.lockHeld, fact.deltaLinkAt) = counts
+                (fact.users, fact.groups, fact.contacts, fact.memberships, fact.lockHeld, fact.deltaLinkAt) = counts
             }
+            fact.unonboardedEmailDomains = unonboarded[tenant] ?? []
             fact.lastRun = lastRuns[tenant]
             fact.lastSuccess = lastSuccesses[tenant]
             fact.progress = progress[tenant] ?? []

@@ -66,6 +66,7 @@ enum StatusRenderer {
                 "state": status.state.rawValue, "last_success_at": date(status.lastSuccessAt),
                 "last_success_age_seconds": number(status.lastSuccessAgeSeconds), "users": status.users, "groups": status.groups,
                 "memberships": status.memberships, "domain_users": status.domainUsers, "cursor_age_seconds": number(status.cursorAgeSeconds),
+                "contacts": status.contacts, "unonboarded_email_domains": status.unonboardedEmailDomains,
                 "message": status.message ?? NSNull(),
             ]
             if let run = status.lastRun {
@@ -129,7 +130,10 @@ enum StatusRenderer {
             registry.makeGauge(name: "dirsync_domain_users", labels: labels, help: "Live users whose UPN, mail or a proxy address is in the domain.").set(Double(status.domainUsers))
             registry.makeGauge(name: "dirsync_tenant_users", labels: labels, help: "Live users of the domain's tenant.").set(Double(status.users))
             registry.makeGauge(name: "dirsync_tenant_groups", labels: labels, help: "Live groups of the domain's tenant.").set(Double(status.groups))
+            registry.makeGauge(name: "dirsync_tenant_contacts", labels: labels, help: "Live org contacts of the domain's tenant.").set(Double(status.contacts))
             registry.makeGauge(name: "dirsync_tenant_memberships", labels: labels, help: "Direct memberships of the domain's tenant.").set(Double(status.memberships))
+            registry.makeGauge(name: "dirsync_tenant_unonboarded_email_domains", labels: labels,
+                               help: "Verified email domains of the tenant that are not onboarded (mail for them is not covered).").set(Double(status.unonboardedEmailDomains.count))
             if let age = status.cursorAgeSeconds {
                 registry.makeGauge(name: "dirsync_domain_cursor_age_seconds", labels: labels, help: "Age of the oldest stored delta link (Graph keeps about 7 days).").set(age)
             }

@@ -33,12 +33,17 @@ struct TenantMachineTests {
         #expect(result?.state == .skipped)
     }
 
-    @Test("a normal run: lock, mark crashed runs, record the run, run the rounds, record the end, unlock")
+    static let listed = [GraphDomain(name: "a.example", isVerified: true, supportedServices: ["Email"]),
+                         GraphDomain(name: "new.example", isVerified: false), GraphDomain(name: "mail.example", isVerified: true, supportedServices: ["Email"])]
+
+    @Test("a normal run: lock, mark crashed runs, read and store the tenant's domains, record the run, run the rounds, record the end, unlock")
     func normalRun() {
         var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
         #expect(machine.start() == .tryLock)
         #expect(machine.locked(true, now: Self.now) == .markAbandonedRuns)
-        #expect(machine.abandonedRunsMarked(1, now: Self.now) == .startRunRecord(.incremental))
+        #expect(machine.abandonedRunsMarked(1, now: Self.now) == .readTenantDomains)
+        #expect(machine.tenantDomainsRead(Self.listed, now: Self.now) == .storeTenantDomains(Self.listed))
+        #expect(machine.tenantDomainsStored(now: Self.now) == .startRunRecord(.incremental))
         guard case .runRounds(let options) = machine.runRecordStarted(17) else { Issue.record("expected rounds"); return }
         #expect(options.runID == 17)
         let finish = machine.roundsFinished([(.users, .success(Self.report(.users))), (.groups, .success(Self.report(.groups)))], throttled: 2, now: Self.now)
@@ -53,17 +58,20 @@ struct TenantMachineTests {
         var machine = TenantMachine(request: Self.request(full: true), startedAt: Self.now)
         _ = machine.start()
         _ = machine.locked(true, now: Self.now)
-        #expect(machine.abandonedRunsMarked(0, now: Self.now) == .startRunRecord(.full))
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+        #expect(machine.tenantDomainsStored(now: Self.now) == .startRunRecord(.full))
     }
 
-    @Test("a new domain is checked and the result recorded before the run; an unverified one is reported, the verified one syncs")
+    @Test("a new domain is confirmed from the tenant's list and recorded before the run; an unverified one is reported, the verified one syncs")
     func domainVerification() {
         let domains = [DomainRecord(domain: "new.example", tenantID: Self.tenant), DomainRecord(domain: "old.example", tenantID: Self.tenant, verifiedAt: Self.now)]
         var machine = TenantMachine(request: Self.request(domains: domains), startedAt: Self.now)
         _ = machine.start()
         _ = machine.locked(true, now: Self.now)
-        #expect(machine.abandonedRunsMarked(0, now: Self.now) == .verifyDomain("new.example"))
-        guard case .recordVerification("new.example", false, let problem?) = machine.domainChecked("new.example", verified: false, now: Self.now) else {
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+        guard case .recordVerification("new.example", false, let problem?) = machine.tenantDomainsStored(now: Self.now) else {
             Issue.record("expected the verification to be recorded with its problem")
             return
         }
@@ -74,28 +82,49 @@ struct TenantMachineTests {
         #expect(result.unverifiedDomains == ["new.example"])
     }
 
+    @Test("a domain the tenant does not list at all is not verified")
+    func unlistedDomain() {
+        var machine = TenantMachine(request: Self.request(domains: [DomainRecord(domain: "elsewhere.example", tenantID: Self.tenant)]), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+        guard case .recordVerification("elsewhere.example", false, _) = machine.tenantDomainsStored(now: Self.now) else { Issue.record("expected a refusal"); return }
+    }
+
     @Test("when no domain of the tenant is verified, nothing is synced and no run is recorded")
     func noVerifiedDomain() {
         var machine = TenantMachine(request: Self.request(domains: [DomainRecord(domain: "new.example", tenantID: Self.tenant)]), startedAt: Self.now)
         _ = machine.start()
         _ = machine.locked(true, now: Self.now)
         _ = machine.abandonedRunsMarked(0, now: Self.now)
-        _ = machine.domainChecked("new.example", verified: false, now: Self.now)
+        _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+        _ = machine.tenantDomainsStored(now: Self.now)
         #expect(machine.verificationRecorded(now: Self.now) == .unlock)
         let result = Self.finished(machine.unlocked())
         #expect(result?.state == .failed && result?.failure?.kind == .domainNotVerified && result?.runID == nil)
     }
 
-    @Test("a domain check that fails (Graph down, consent missing) fails the tenant with a run record saying why")
-    func domainCheckFails() {
+    @Test("when the domain list cannot be read and a new domain awaits confirmation, the tenant fails with a run record saying why")
+    func domainListFailsWithNewDomain() {
         var machine = TenantMachine(request: Self.request(domains: [DomainRecord(domain: "new.example", tenantID: Self.tenant)]), startedAt: Self.now)
         _ = machine.start()
         _ = machine.locked(true, now: Self.now)
         _ = machine.abandonedRunsMarked(0, now: Self.now)
-        #expect(machine.domainCheckFailed(GraphError(code: .adminConsentRequired, message: "no consent"), now: Self.now) == .startRunRecord(.incremental))
+        #expect(machine.tenantDomainsFailed(GraphError(code: .adminConsentRequired, message: "no consent"), now: Self.now) == .startRunRecord(.incremental))
         guard case .finishRunRecord(5, let result) = machine.runRecordStarted(5) else { Issue.record("expected the record"); return }
         #expect(result.state == .failed && result.failure?.kind == .consentMissing)
         #expect(machine.runRecordFinished() == .unlock)
+    }
+
+    @Test("when the domain list cannot be read but every domain is confirmed already, the sync goes on")
+    func domainListFailsWithConfirmedDomains() {
+        var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        #expect(machine.tenantDomainsFailed(GraphError(code: .permissionMissing, message: "no Directory.Read.All"), now: Self.now) == .startRunRecord(.incremental))
+        guard case .runRounds = machine.runRecordStarted(5) else { Issue.record("expected the rounds"); return }
     }
 
     @Test("a dry run writes nothing: no crashed runs marked, no verification or run recorded")
@@ -103,8 +132,9 @@ struct TenantMachineTests {
         let domains = [DomainRecord(domain: "new.example", tenantID: Self.tenant), DomainRecord(domain: "old.example", tenantID: Self.tenant, verifiedAt: Self.now)]
         var machine = TenantMachine(request: Self.request(dryRun: true, domains: domains), startedAt: Self.now)
         _ = machine.start()
-        #expect(machine.locked(true, now: Self.now) == .verifyDomain("new.example"))
-        guard case .runRounds(let options) = machine.domainChecked("new.example", verified: true, now: Self.now) else { Issue.record("expected rounds"); return }
+        #expect(machine.locked(true, now: Self.now) == .readTenantDomains)
+        let listed = [GraphDomain(name: "new.example", isVerified: true), GraphDomain(name: "old.example", isVerified: true)]
+        guard case .runRounds(let options) = machine.tenantDomainsRead(listed, now: Self.now) else { Issue.record("expected rounds"); return }
         #expect(options.dryRun)
         #expect(machine.roundsFinished([(.users, .success(Self.report(.users)))], throttled: 0, now: Self.now) == .unlock)
         #expect(Self.finished(machine.unlocked())?.dryRun == true)
@@ -117,6 +147,8 @@ struct TenantMachineTests {
             _ = machine.start()
             _ = machine.locked(true, now: Self.now)
             _ = machine.abandonedRunsMarked(0, now: Self.now)
+            _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+            _ = machine.tenantDomainsStored(now: Self.now)
             _ = machine.runRecordStarted(1)
             guard case .finishRunRecord(_, let result) = machine.roundsFinished(outcomes, throttled: 0, now: Self.now) else { return nil }
             return result

@@ -8,7 +8,7 @@ struct GraphErrorTests {
     private let now = Date(timeIntervalSince1970: 1_750_000_000)
     private let url = "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=SECRETSTATE"
 
-    private func classify(_ status: Int, _ body: String, operation: GraphOperation = .userDelta, headers: [(name: String, value: String)] = []) -> GraphError {
+    private func classify(_ status: Int, _ body: String, operation: GraphOperation = .delta(.users), headers: [(name: String, value: String)] = []) -> GraphError {
         GraphError.classify(response: Fixture.json(status, body, headers: headers), operation: operation, url: url, now: now)
     }
 
@@ -54,8 +54,8 @@ struct GraphErrorTests {
     }
 
     @Test("403 names the permission the request needed and the admin-consent fix", arguments: [
-        (GraphOperation.userDelta, "User.Read.All"),
-        (GraphOperation.groupDelta, "GroupMember.Read.All"),
+        (GraphOperation.delta(.users), "User.Read.All"),
+        (GraphOperation.delta(.groups), "GroupMember.Read.All"),
         (GraphOperation.domain, "Directory.Read.All"),
         (GraphOperation.count(.groups), "Group.Read.All"),
     ])
