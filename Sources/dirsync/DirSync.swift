@@ -17,7 +17,7 @@ struct DirSync: AsyncParsableCommand {
             configuration error, 3 halted by the deletion guard.
             """,
         version: version,
-        subcommands: [MigrateCommand.self, DomainsCommand.self, RunCommand.self, StatusCommand.self, ResolveCommand.self]
+        subcommands: [MigrateCommand.self, DomainsCommand.self, RunCommand.self, StatusCommand.self, ResolveCommand.self, ChangesCommand.self]
     )
 }
 

@@ -49,6 +49,37 @@ final class LibPQConnection {
         PQfinish(handle)
     }
 
+    /// Waits up to `timeout` seconds for `NOTIFY`s on this session (after `LISTEN`) and returns their
+    /// payloads; an empty array when none arrived in time.
+    func notifications(timeout: Double) throws(PostgresError) -> [String] {
+        var payloads = drainNotifications()
+        guard payloads.isEmpty else { return payloads }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw PostgresError(code: .connectionLost, message: "the connection to PostgreSQL is closed") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(max(0, timeout) * 1000))
+        if ready < 0, errno != EINTR {
+            throw PostgresError(code: .connectionLost, message: "waiting for notifications failed: \(String(cString: strerror(errno)))")
+        }
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1 else {
+                throw PostgresError(code: .connectionLost, message: "the connection to PostgreSQL was lost: \(PostgresError.libpqMessage(handle))")
+            }
+            payloads = drainNotifications()
+        }
+        return payloads
+    }
+
+    private func drainNotifications() -> [String] {
+        var payloads: [String] = []
+        while let notification = PQnotifies(handle) {
+            payloads.append(String(cString: notification.pointee.extra))
+            PQfreemem(notification)
+        }
+        return payloads
+    }
+
+
     /// A connection failure worded for operators: where it tried to connect, what went wrong, how to fix it.
     private static func connectionError(_ connection: OpaquePointer, configuration: PostgresConfiguration) -> PostgresError {
         func text(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {

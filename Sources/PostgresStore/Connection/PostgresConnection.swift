@@ -96,6 +96,12 @@ public final class PostgresConnection: Sendable {
         try await query(sql, name: name)
     }
 
+    /// Waits up to `timeout` seconds for notifications on this session (after `LISTEN`); returns their
+    /// payloads, or none when the time ran out. Runs on the connection's own thread.
+    public func notifications(timeout: Double) async throws -> [String] {
+        try await onSession { try $0.notifications(timeout: timeout) }
+    }
+
     /// Runs trusted SQL text holding several statements and no parameters (migration files only).
     public func executeScript(_ text: String, label: String) async throws {
         try await onSession { try $0.executeScript(text, label: label) }

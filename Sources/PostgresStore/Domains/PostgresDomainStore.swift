@@ -77,6 +77,8 @@ public struct PostgresDomainStore: Sendable {
         }
         do {
             let deleted = try await connection.withTransaction { tx in
+                // No event per deleted row: one snapshot per entity tells consumers to re-read the (now empty) tenant.
+                try await tx.execute("SELECT set_config('dirsync.feed', 'snapshot', true)", name: "purge without row events")
                 var rows = 0
                 for table in ["group_members", "users", "groups", "contacts"] {
                     rows += try await tx.execute(SQL(unsafeSQL: "DELETE FROM directory.\(table) WHERE tenant_id = $1", binds: [record.tenantID.postgresText]), name: "purge \(table)").affectedRows
@@ -85,6 +87,9 @@ public struct PostgresDomainStore: Sendable {
                     try await tx.execute(SQL(unsafeSQL: "DELETE FROM directory.\(table) WHERE tenant_id = $1", binds: [record.tenantID.postgresText]), name: "purge \(table)")
                 }
                 try await tx.execute("DELETE FROM directory.domains WHERE domain = \(domain)", name: "remove domain")
+                try await tx.execute("""
+                    SELECT directory.queue_snapshot(\(record.tenantID), e) FROM unnest(ARRAY['user', 'group', 'contact', 'membership']) AS e
+                    """, name: "snapshot the purged tenant")
                 return rows
             }
             try await TenantLock.unlock(record.tenantID, on: connection)

@@ -10,14 +10,15 @@ enum ShutdownSignals {
     private static let received = Atomic<Int>(0)
 
     /// Installs the handlers; `onShutdown` runs once, on the first signal.
-    static func install(_ onShutdown: @escaping @Sendable (Int32) -> Void) {
+    /// - Parameter announce: whether to say on stderr that the run finishes its page first.
+    static func install(announce: Bool = true, _ onShutdown: @escaping @Sendable (Int32) -> Void) {
         for signalNumber in [SIGTERM, SIGINT] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 let count = received.add(1, ordering: .relaxed).newValue
                 if count == 1 {
-                    FileHandle.standardError.write(Data("dirsync: received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), finishing the current page; send it again to stop at once\n".utf8))
+                    if announce { FileHandle.standardError.write(Data("dirsync: received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), finishing the current page; send it again to stop at once\n".utf8)) }
                     onShutdown(signalNumber)
                 } else {
                     exit(128 + signalNumber)
