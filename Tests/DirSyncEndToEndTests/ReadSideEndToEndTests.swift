@@ -64,10 +64,11 @@ struct ReadSideEndToEndTests {
     static func nestingChanges(_ h: SyncHarness, tenant: UUID, seed: Int) async throws -> [[String: Any]] {
         let truth = try await h.sim.truth(tenant: tenant)
         var random = SplitMix64(seed: UInt64(seed))
-        let nested = truth.memberships.filter { $0.memberType == "group" }
+        let liveGroups = truth.groups.filter { $0.deleted == nil }.map(\.id)
+        let live = Set(liveGroups)
+        let nested = truth.memberships.filter { $0.memberType == "group" && live.contains($0.groupId) && live.contains($0.memberId) }
         guard nested.count > 3 else { return [] }
         let moved = nested[random.int(nested.count)]
-        let liveGroups = truth.groups.filter { $0.deleted == nil }.map(\.id)
         let newParent = liveGroups.first { $0 != moved.memberId && $0 != moved.groupId } ?? moved.groupId
         // A cycle: the child of an edge takes the parent of that edge as its member.
         let cycle = nested[random.int(nested.count)]

@@ -191,7 +191,7 @@ struct ReadModelTests {
                 }
                 await reader.close()
             } catch {
-                try? await connection.execute(SQL(unsafeSQL: "DROP ROLE IF EXISTS \(login)"))
+                _ = try? await connection.execute(SQL(unsafeSQL: "DROP ROLE IF EXISTS \(login)"))
                 throw error
             }
             try await connection.execute(SQL(unsafeSQL: "DROP ROLE IF EXISTS \(login)"))
