@@ -35,10 +35,11 @@ struct BenchmarkSmokeTests {
 
         #expect(process.terminationStatus == 0, "scripts/bench --smoke exited \(process.terminationStatus):\n\(text.suffix(3000))")
         for section in ["== full sync", "raw COPY", "full re-sync", "== CPU time per 1,000 objects", "== peak RSS", "== wall time with added latency",
-                        "== incremental run with no changes", "== summary"] {
+                        "== incremental run with no changes", "== change feed", "== summary"] {
             #expect(text.contains(section), "missing section \(section):\n\(text.suffix(3000))")
         }
-        for target in ["full-sync throughput", "peak RSS", "RSS at", "wall time at 50 ms", "no-change incremental"] {
+        for target in ["full-sync throughput", "peak RSS", "RSS at", "wall time at 50 ms", "no-change incremental",
+                       "first full sync with the feed", "incremental round with the feed", "dirsync changes reads", "dirsync changes memory"] {
             #expect(text.contains("PASS \(target)") || text.contains("FAIL \(target)"), "no verdict for \(target):\n\(text.suffix(3000))")
         }
     }
