@@ -97,12 +97,12 @@ extension SimulatorState {
             return ok(w.bytes)
         case ("GET", ["stats"]):
             var w = JSONWriter()
-            stats.write(&w)
+            stats.write(&w, now: now)
             return ok(w.bytes)
         case ("POST", ["stats", "reset"]):
             stats = SimulatorStats()
             var w = JSONWriter()
-            stats.write(&w)
+            stats.write(&w, now: now)
             return ok(w.bytes)
         case ("POST", ["shutdown"]):
             var response = ok(Array("{\"stopping\":true}".utf8))
@@ -285,6 +285,7 @@ extension SimulatorState {
     }
 
     private mutating func mutate(_ t: Int, _ body: JSONValue, now: Double) -> SimResponse {
+        tenants[t].setMutationClock(now)
         var counts: [String: Int] = [:]
         var createdUsers: [String] = []
         var createdGroups: [String] = []
