@@ -126,8 +126,9 @@ public struct TenantSettings: Sendable {
     ///
     /// Graph warns of replication delays for recently created, updated or deleted objects on its list operations. The
     /// risk a first load takes is the replica that serves a list page being behind the one a `$deltatoken=latest`
-    /// link starts from: a change made just before the link is then in neither. graph-sim's choice: that is the
-    /// direction it models, as Graph documents no figure for either.
+    /// link starts from: a change made just before the link is then in neither. graph-sim's choices: that is the
+    /// direction it models, as Graph documents no figure for either; `getByIds` and `$count` read the same lagging
+    /// replica as the lists.
     public var listLagMillis: Int = 0
 
     /// Default settings.

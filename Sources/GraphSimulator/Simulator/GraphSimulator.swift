@@ -47,8 +47,9 @@ struct SimulatorState: Sendable {
     }
 }
 
-/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships and contacts via delta) and the
-/// Microsoft identity platform (client-credentials tokens, OpenID configuration), with no sockets.
+/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships and contacts via delta and via
+/// plain paged reads, with Graph's resource-unit costs and budgets) and the Microsoft identity platform
+/// (client-credentials tokens, OpenID configuration), with no sockets.
 ///
 /// ``handle(_:)`` takes a ``SimRequest`` and returns a ``SimResponse``; `GraphSimulatorServer` puts it on
 /// loopback HTTP. All state sits behind one `Mutex`, so the simulator can be shared by any number of tasks.

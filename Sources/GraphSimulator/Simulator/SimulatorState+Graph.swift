@@ -1,7 +1,8 @@
 import Foundation
 
-/// Graph v1.0 endpoints: delta, `$count`, the first page of `/users`, `/groups` and `/contacts` and of a group's
-/// `members` (the cheap reads a permission preflight uses), domains, organization.
+/// Graph endpoints: delta, `$count`, domains, organization here; the plain reads (`/users`, `/groups`, `/contacts`, a
+/// group's `members` in v1.0 and beta, `getByIds`) in `SimulatorState+Lists`. Every authenticated request is charged its
+/// resource units first (see ``ResourceUnits``) and, with budgets on, may be answered 429 before it is served.
 ///
 /// Permissions (application roles in the token): users endpoints need `User.Read.All`, `User.ReadWrite.All`,
 /// `Directory.Read.All` or `Directory.ReadWrite.All`; groups delta needs `GroupMember.Read.All`, `Group.Read.All`,
@@ -9,7 +10,8 @@ import Foundation
 /// `Directory.Read.All` or `Directory.ReadWrite.All` (Graph's orgContact delta permissions); `/domains` needs `Domain.Read.All`,
 /// `Domain.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/organization` needs
 /// `Organization.Read.All`, `Organization.ReadWrite.All`, `Directory.Read.All`, `Directory.ReadWrite.All` or
-/// `User.Read.All`. A group's `members` need what groups need. Roles are fixed when the token is issued, as in Entra.
+/// `User.Read.All`. A group's `members` need what groups need; `getByIds` needs `Directory.Read.All` or
+/// `Directory.ReadWrite.All`. Roles are fixed when the token is issued, as in Entra.
 extension SimulatorState {
     static let userRoles: Set<String> = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let groupRoles: Set<String> = ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",

@@ -74,6 +74,8 @@ extension SimulatorState {
     private mutating func pageToken(_ request: SimRequest, kind: PageToken.Kind, resource: Resource, tenant t: Int, query: UInt64,
                                     now: Double) -> Result<PageToken?, SimResponseBox> {
         guard let text = request.option("$skiptoken") else { return .success(nil) }
+        // graph-sim's choice: a token that is not one of this chain's answers 400 with the wording delta uses; Graph
+        // documents only that a `$skiptoken` must not be moved to another request.
         guard let token = PageToken.decode(text, key: tokenKey), token.kind == kind, token.resource == resource, token.tenant == t,
               token.query == query else {
             return .failure(SimResponseBox(graphError(400, code: "Request_BadRequest", message: "The skip token is invalid.", request: request, now: now)))

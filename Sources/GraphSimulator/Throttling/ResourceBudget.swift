@@ -52,7 +52,9 @@ struct TokenBucket: Sendable {
 /// is used. graph-sim's choices where Graph is silent: a throttled request is charged its cost too, but a bucket's debt
 /// never exceeds one full bucket; `Retry-After` is the whole number of seconds (at least 1) until every exceeded bucket
 /// holds the request's cost again; a bucket never holds less than 5 RU (the dearest request), so any request can pass
-/// once it is full; the tenant's size is its live users when the request arrives.
+/// once it is full; the tenant's size is its live users when the request arrives; `x-ms-throttle-scope` names the
+/// request's tenant in its last part for the Application scope too (Graph's format asks for a tenant, user or
+/// resource id there).
 struct ResourceBudget: Sendable {
     /// Which bucket a 429 names in `x-ms-throttle-scope`.
     enum Scope: String, Sendable {
