@@ -16,16 +16,58 @@ struct GraphSim: AsyncParsableCommand {
           GET  /{tenant|domain}/v2.0/.well-known/openid-configuration
           GET  /v1.0/users/delta, /v1.0/groups/delta, /v1.0/contacts/delta
                                                $select, Prefer: return=minimal,
-                                               $deltatoken=latest; users:
-                                               $select=manager gives manager@delta
-          GET  /v1.0/users/$count, /v1.0/groups/$count, /v1.0/contacts/$count
+                                               $deltatoken=latest (a deltaLink and
+                                               no data; $select baked in); users:
+                                               $select=manager gives manager@delta;
+                                               users and contacts: Prefer:
+                                               odata.maxpagesize=N (1-999; groups
+                                               ignore it)
+          GET  /v1.0/users/$count, /v1.0/groups/$count, /v1.0/contacts/$count,
+               /v1.0/groups/{id}/members/$count
                                                needs ConsistencyLevel: eventual
-          GET  /v1.0/users, /v1.0/groups, /v1.0/contacts (first page)
+          GET  /v1.0/users, /v1.0/groups, /v1.0/contacts
+                                               live objects; $select; $top (default
+                                               100, 1-999); @odata.nextLink with
+                                               $skiptoken; $filter=startswith(p,'x')
+                                               (case-insensitive, '' for a quote) on
+                                               users userPrincipalName displayName
+                                               givenName surname mail, groups
+                                               displayName mail mailNickname,
+                                               contacts displayName givenName surname
+                                               mail mailNickname; other filters 400;
+                                               $count=true with ConsistencyLevel:
+                                               eventual: @odata.count on page 1
+          GET  /v1.0/groups/{id}/members, /beta/groups/{id}/members
+                                               @odata.type + id (in full where the
+                                               app may read the type); $select, $top
+                                               1-999, nextLink; v1.0 leaves service
+                                               principals out, beta lists them; 404
+                                               for an unknown or deleted group
+          POST /v1.0/directoryObjects/getByIds {"ids":[<=1000],"types":[...]?},
+                                               $select; needs Directory.Read.All
           GET  /v1.0/domains, /v1.0/domains/{name}, /v1.0/organization
                                                domains: id, isVerified, isDefault,
                                                isInitial, authenticationType,
                                                supportedServices
           /_graphsim/...                       control API (below)
+
+        Resource units: every Graph response carries x-ms-resource-unit: users
+        list 2, group members 3, getByIds 5, anything else 1 (delta, groups and
+        contacts lists included); $select -1, $expand +1, $top below 20 -1,
+        never below 1; getByIds with $select 2. With --ru-budget, token buckets
+        on the simulator's clock: per app and tenant 3,500 / 5,000 / 8,000 RU
+        per 10 s (under 50 live users / 50-500 / over 500), per app across
+        tenants 150,000 RU per 20 s, times --ru-scale (--ru-app-scale). Over a
+        bucket: 429 TooManyRequests with Retry-After (whole seconds until the
+        bucket holds the request again), x-ms-throttle-scope and
+        x-ms-throttle-information: ResourceUnitLimitExceeded; throttled requests
+        are charged too. Above 80 % of a bucket, answers carry
+        x-ms-throttle-limit-percentage.
+
+        Replication lag (--list-lag-ms, or per tenant listLagMillis): plain
+        reads (lists, members, getByIds, $count) do not see a change for that
+        long; delta reports it at once.
+
         Point dirsync at it: DIRSYNC_GRAPH_URL=<base-url>,
         AZURE_AUTHORITY_HOST=<base-url>. Scope: https://graph.microsoft.com/.default
         (or <base-url>/.default). Assertion audience:
@@ -60,7 +102,8 @@ struct GraphSim: AsyncParsableCommand {
         --members-per-group --nesting standard|deep --scenario FILE
         --client-id --client-secret --token-lifetime SECONDS
         --delta-token-lifetime SECONDS --page-size --members-per-page
-        --duplicate-rate --max-lifetime SECONDS --url-file PATH
+        --duplicate-rate --list-lag-ms MS --ru-budget --ru-scale X
+        --ru-app-scale X --max-lifetime SECONDS --url-file PATH
         --ready-check --quiet
 
         \(controlAPIHelp)
@@ -110,6 +153,14 @@ extension GraphSim {
         var membersPerPage = 500
         @Option(help: "Probability that an object is served again at the start of the next page.")
         var duplicateRate = 0.01
+        @Option(help: "Replication lag of plain reads in milliseconds: lists, members, getByIds and $count see a change this late; delta at once.")
+        var listLagMs = 0
+        @Flag(help: "Enforce Graph's resource-unit budgets (429 with Retry-After when a bucket is empty).")
+        var ruBudget = false
+        @Option(help: "Multiplies the app+tenant budgets (3,500/5,000/8,000 RU per 10 s); 0.01 makes them 35/50/80.")
+        var ruScale = 1.0
+        @Option(help: "Multiplies the app budget (150,000 RU per 20 s); default: --ru-scale.")
+        var ruAppScale: Double?
         @Option(help: "Exit after this many seconds (0: run until POST /_graphsim/shutdown or SIGTERM).")
         var maxLifetime: Double = 0
         @Option(help: "Write the base URL to this file once listening.")
@@ -126,6 +177,8 @@ extension GraphSim {
             guard tenants >= 1, users >= 0, groups >= 0, membersPerGroup >= 0 else { throw ValidationError("sizes must not be negative; --tenants at least 1") }
             guard pageSize >= 1, membersPerPage >= 1 else { throw ValidationError("--page-size and --members-per-page must be at least 1") }
             guard tokenLifetime >= 1 else { throw ValidationError("--token-lifetime must be at least 1 second") }
+            guard listLagMs >= 0 else { throw ValidationError("--list-lag-ms must not be negative") }
+            guard ruScale > 0, (ruAppScale ?? 1) > 0 else { throw ValidationError("--ru-scale and --ru-app-scale must be positive") }
         }
 
         func run() async throws {
@@ -140,6 +193,8 @@ extension GraphSim {
             configuration.pageSize = pageSize
             configuration.membersPerPage = membersPerPage
             configuration.duplicateRate = duplicateRate
+            configuration.listLagMillis = listLagMs
+            configuration.ruBudget = ResourceBudgetSettings(enabled: ruBudget, scale: ruScale, appScale: ruAppScale)
             if let scenario {
                 let data: Data
                 do { data = try Data(contentsOf: URL(fileURLWithPath: scenario)) } catch {
@@ -228,7 +283,7 @@ Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index)
         "certificateState":"valid|expired|removed","clientId"?,
         "deltaTokenLifetimeSeconds":N,
         "expiredDeltaStyle":"gone410|badRequest400","duplicateRate":P,
-        "emptyPageRate":P,
+        "emptyPageRate":P,"listLagMillis":MS,
         "verifiedDomains":[{"name","verified","supportedServices"?}],
         "directoryExtensions":[{"name","dataType":"String|Integer|Boolean"}]}
        access changes, each reversible: consent false -> tokens carry no
@@ -242,13 +297,28 @@ Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index)
        keep their roles until they expire (fault tokenExpiry ends them).
   POST /_graphsim/faults
        {"kind","tenant"?,"pathPrefix"?,"count"?,"probability"?,
-        "retryAfter"?:"2"|"0.5"|null,"status"?,"latencyMs"?}
+        "retryAfter"?:"2"|"0.5"|null,"status"?,"latencyMs"?,
+        "afterPages"?,"afterSeconds"?}
        kinds: throttle serverError latency truncatedBody malformedBody
               connectionReset deltaLinkGone tokenExpiry foreignNextLink
+              expiredPageToken
        (a 5xx storm: {"kind":"serverError","probability":1})
+       expiredPageToken answers a list or members nextLink with 400
+       Directory_ExpiredPageToken once its chain served afterPages pages or
+       began afterSeconds ago (neither: any), e.g.
+       {"kind":"expiredPageToken","afterPages":3,"probability":1}
   GET  /_graphsim/faults, DELETE /_graphsim/faults
+  GET  /_graphsim/budget
+       {"enabled","scale","appScale","buckets":[{"scope","appId","tenantId",
+        "capacity","windowSeconds","available","usage"}]}
+  POST /_graphsim/budget
+       {"enabled":true,"scale":0.01,"appScale":null}: change the resource-unit
+       budgets; every bucket starts full again
   GET  /_graphsim/stats, POST /_graphsim/stats/reset
-       requests per endpoint and tenant, throttled, token requests, tokenLeaks
+       requests per endpoint and tenant, throttled, token requests, tokenLeaks;
+       resourceUnits.byTenant / byApp: resourceUnits, requests, throttled,
+       last10s, last20s, peakPer10s, peakPer20s; pageSizes: pages per stream
+       and page size in force
   GET  /_graphsim/tokens
        every access token issued so far (for secret scans)
   POST /_graphsim/shutdown

@@ -1,7 +1,8 @@
 /// Scenario files: JSON describing tenants, domains, apps, credentials, permissions and sizes.
 ///
 /// ```json
-/// {"seed": 7, "pageSize": 200, "membersPerPage": 500, "nesting": "standard",
+/// {"seed": 7, "pageSize": 200, "membersPerPage": 500, "nesting": "standard", "listLagMillis": 0,
+///  "ruBudget": {"enabled": true, "scale": 0.01, "appScale": 0.001},
 ///  "tenants": [{"displayName": "Contoso", "users": 500, "groups": 40, "membersPerGroup": 15, "nesting": "deep",
 ///    "domains": [{"name": "contoso.example", "verified": true, "default": true,
 ///                 "supportedServices": ["Email", "OfficeCommunicationsOnline"]},
@@ -12,8 +13,11 @@
 ///              "federated": [{"issuer": "https://issuer.example/", "subject": "system:serviceaccount:ns:sa",
 ///                             "audience": "api://AzureADTokenExchange"}]}],
 ///    "permissions": ["User.Read.All", "GroupMember.Read.All"], "consent": true,
-///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01, "emptyPageRate": 0}]}
+///    "deltaTokenLifetimeSeconds": 604800, "expiredDeltaStyle": "gone410", "duplicateRate": 0.01, "emptyPageRate": 0,
+///    "listLagMillis": 2000}]}
 /// ```
+/// `ruBudget` turns the resource-unit budgets on (unless it says `"enabled": false`) with the scales given; `listLagMillis`
+/// is the replication lag of plain reads of every tenant that does not set its own.
 /// Omitted tenant fields take the command-line values (sizes, nesting, default app, lifetimes); omitted domains follow
 /// the generated naming for the tenant's position; a domain without `supportedServices` gets what a tenant usually has
 /// (see ``TenantDomain/init(name:isVerified:isInitial:isDefault:supportedServices:authenticationType:)``).
@@ -29,6 +33,22 @@ extension SimulatorConfiguration {
                 throw SimulatorInputError("nesting must be one of \(GroupNesting.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             spec.nesting = value
+        }
+        if let lag = scenario["listLagMillis"] {
+            guard let value = lag.intValue, value >= 0 else { throw SimulatorInputError("listLagMillis must be 0 or more") }
+            listLagMillis = value
+        }
+        if let budget = scenario["ruBudget"] {
+            guard budget.objectValue != nil else { throw SimulatorInputError("ruBudget must be an object") }
+            ruBudget.enabled = budget["enabled"]?.boolValue ?? true
+            if let scale = budget["scale"] {
+                guard let value = scale.doubleValue, value > 0 else { throw SimulatorInputError("ruBudget.scale must be a positive number") }
+                ruBudget.scale = value
+            }
+            if let scale = budget["appScale"] {
+                guard let value = scale.doubleValue, value > 0 else { throw SimulatorInputError("ruBudget.appScale must be a positive number") }
+                ruBudget.appScale = value
+            }
         }
         guard let tenants = scenario["tenants"]?.arrayValue else { return }
         scenarioTenants = []
@@ -86,6 +106,12 @@ extension SimulatorConfiguration {
             settings.deltaTokenLifetime = t["deltaTokenLifetimeSeconds"]?.doubleValue ?? deltaTokenLifetime
             settings.duplicateRate = t["duplicateRate"]?.doubleValue ?? duplicateRate
             settings.emptyPageRate = t["emptyPageRate"]?.doubleValue ?? 0
+            if let lag = t["listLagMillis"] {
+                guard let value = lag.intValue, value >= 0 else { throw SimulatorInputError("tenant \(i): listLagMillis must be 0 or more") }
+                settings.listLagMillis = value
+            } else {
+                settings.listLagMillis = listLagMillis
+            }
             if let permissions = t["permissions"]?.arrayValue { settings.permissions = Set(permissions.compactMap(\.stringValue)) }
             if let consent = t["consent"]?.boolValue { settings.consent = consent }
             if let style = t["expiredDeltaStyle"]?.stringValue {

@@ -19,14 +19,19 @@
 /// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"grantPermissions":[…],"revokePermissions":[…],
 ///   "consent":bool,"appState":"enabled"|"disabled"|"deleted","secretState":"valid"|"expired"|"removed",
 ///   "certificateState":"valid"|"expired"|"removed","clientId":…,"deltaTokenLifetimeSeconds":n,
-///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,
+///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,"listLagMillis":n,
 ///   "verifiedDomains":[{"name","verified","supportedServices"?}],"directoryExtensions":[{"name","dataType"}]}` → the tenant
 ///   summary. The app states apply to the app `clientId` names, or to every app of the tenant. Permission, consent and app
 ///   changes apply to token requests from then on; tokens already issued keep their roles until they expire, as in
 ///   Entra (the `tokenExpiry` fault ends them at once). Unknown keys are refused.
 /// - `POST /_graphsim/faults` with a rule (see ``FaultRule/init(json:)``) or `{"faults":[rules]}` → `{"faults":[rules with ids]}`;
 ///   `GET /_graphsim/faults` lists rules; `DELETE /_graphsim/faults` removes all.
-/// - `GET /_graphsim/stats` → counters and `tokenLeaks`; `POST /_graphsim/stats/reset`.
+/// - `GET /_graphsim/budget` → `{"enabled","scale","appScale","buckets":[{"scope","appId","tenantId","capacity",
+///   "windowSeconds","available","usage"}]}`: the resource-unit budgets and each bucket's state now.
+///   `POST /_graphsim/budget` with any of `{"enabled":bool,"scale":x,"appScale":x|null}` changes them and refills every
+///   bucket; unknown keys are refused.
+/// - `GET /_graphsim/stats` → counters (with `resourceUnits` per tenant and app, and `pageSizes`) and `tokenLeaks`;
+///   `POST /_graphsim/stats/reset`.
 /// - `GET /_graphsim/tokens` → `{"accessTokens":[…]}`: every access token issued so far (expired ones too),
 ///   so end-to-end tests can scan a client's logs and records for them. Read-only.
 /// - `POST /_graphsim/shutdown` → `{"stopping":true}`, then the server stops.
@@ -95,14 +100,19 @@ extension SimulatorState {
             w.endArray()
             w.endObject()
             return ok(w.bytes)
+        case ("GET", ["budget"]):
+            return ok(budgetJSON(now: now))
+        case ("POST", ["budget"]):
+            do { try configureBudget(body) } catch { return fail(400, error.message) }
+            return ok(budgetJSON(now: now))
         case ("GET", ["stats"]):
             var w = JSONWriter()
-            stats.write(&w)
+            stats.write(&w, now: now)
             return ok(w.bytes)
         case ("POST", ["stats", "reset"]):
             stats = SimulatorStats()
             var w = JSONWriter()
-            stats.write(&w)
+            stats.write(&w, now: now)
             return ok(w.bytes)
         case ("POST", ["shutdown"]):
             var response = ok(Array("{\"stopping\":true}".utf8))
@@ -111,6 +121,57 @@ extension SimulatorState {
         default:
             return fail(404, "no control endpoint \(request.method) \(request.path)")
         }
+    }
+
+    private func budgetJSON(now: Double) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.bool(budget.settings.enabled, key: "enabled")
+        w.double(budget.settings.scale, key: "scale")
+        if let appScale = budget.settings.appScale { w.double(appScale, key: "appScale") } else { w.null(key: "appScale") }
+        w.beginArray("buckets")
+        for entry in budget.snapshot(now: now) {
+            w.beginObject()
+            w.string(entry.scope.rawValue, key: "scope")
+            w.string(entry.app, key: "appId")
+            if let t = entry.tenant, tenants.indices.contains(t) { w.string(tenants[t].id, key: "tenantId") } else { w.null(key: "tenantId") }
+            w.double(entry.bucket.capacity, key: "capacity")
+            w.double(entry.bucket.window, key: "windowSeconds")
+            w.double((entry.bucket.tokens * 1000).rounded() / 1000, key: "available")
+            w.double((entry.bucket.usage * 1000).rounded() / 1000, key: "usage")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Applies a `budget` body: everything is checked before anything changes; the buckets start full again.
+    private mutating func configureBudget(_ body: JSONValue) throws(SimulatorInputError) {
+        guard let members = body.objectValue else { throw SimulatorInputError("budget must be a JSON object") }
+        let known: Set<String> = ["enabled", "scale", "appScale"]
+        if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
+            throw SimulatorInputError("unknown budget key '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
+        }
+        var settings = budget.settings
+        if let value = body["enabled"] {
+            guard let enabled = value.boolValue else { throw SimulatorInputError("enabled must be true or false") }
+            settings.enabled = enabled
+        }
+        if let value = body["scale"] {
+            guard let scale = value.doubleValue, scale > 0 else { throw SimulatorInputError("scale must be a positive number") }
+            settings.scale = scale
+        }
+        if let value = body["appScale"] {
+            if value.isNull {
+                settings.appScale = nil
+            } else {
+                guard let scale = value.doubleValue, scale > 0 else { throw SimulatorInputError("appScale must be a positive number or null") }
+                settings.appScale = scale
+            }
+        }
+        budget = ResourceBudget()
+        budget.settings = settings
     }
 
     private func faultList(_ rules: [FaultRule]) -> [UInt8] {
@@ -179,6 +240,7 @@ extension SimulatorState {
         w.string(tenant.settings.expiredDeltaStyle.rawValue, key: "expiredDeltaStyle")
         w.double(tenant.settings.duplicateRate, key: "duplicateRate")
         w.double(tenant.settings.emptyPageRate, key: "emptyPageRate")
+        w.int(tenant.settings.listLagMillis, key: "listLagMillis")
         w.endObject()
         w.endObject()
     }
@@ -186,7 +248,7 @@ extension SimulatorState {
     static let configKeys: Set<String> = [
         "permissions", "grantPermissions", "revokePermissions", "consent", "appState", "secretState", "certificateState",
         "clientId", "deltaTokenLifetimeSeconds", "expiredDeltaStyle", "duplicateRate", "emptyPageRate", "verifiedDomains",
-        "directoryExtensions",
+        "directoryExtensions", "listLagMillis",
     ]
 
     /// Applies a `config` body: everything is checked before anything changes.
@@ -245,6 +307,10 @@ extension SimulatorState {
             guard let value = rate.doubleValue else { throw SimulatorInputError("emptyPageRate must be a number") }
             tenant.settings.emptyPageRate = value
         }
+        if let lag = body["listLagMillis"] {
+            guard let value = lag.intValue, value >= 0 else { throw SimulatorInputError("listLagMillis must be a whole number of milliseconds, 0 or more") }
+            tenant.settings.listLagMillis = value
+        }
         if let domains = body["verifiedDomains"] {
             guard let list = domains.arrayValue else { throw SimulatorInputError("verifiedDomains must be an array") }
             for entry in list {
@@ -285,6 +351,7 @@ extension SimulatorState {
     }
 
     private mutating func mutate(_ t: Int, _ body: JSONValue, now: Double) -> SimResponse {
+        tenants[t].setMutationClock(now)
         var counts: [String: Int] = [:]
         var createdUsers: [String] = []
         var createdGroups: [String] = []

@@ -67,9 +67,24 @@ public struct DeltaSelection: Sendable, Equatable {
         case untracked(String)
     }
 
+    /// How strictly a `$select` is read.
+    public enum Mode: Sendable {
+        /// A delta query: a property kept outside the main store answers 501, an unknown one 400.
+        case delta
+        /// A plain read (`GET /users`, `/groups`, `/contacts`): a property kept outside the main store is accepted
+        /// (graph-sim models none of them, so it is never returned); an unknown one answers 400.
+        case read
+        /// One type among several (`/members`, `getByIds`): names another type has are skipped; the caller checks that
+        /// each name belongs to some type.
+        case lenient
+    }
+
     /// Parses a `$select` value (nil: no `$select`). Names match without regard to case, as Graph's do.
-    /// - Parameter extensions: The tenant's directory extensions (users only): each may be selected by name.
-    public static func parse(_ select: String?, resource: Resource, extensions: [DirectoryExtension] = []) -> Result<DeltaSelection, Problem> {
+    /// - Parameters:
+    ///   - extensions: The tenant's directory extensions (users only): each may be selected by name.
+    ///   - mode: How strictly names are checked.
+    public static func parse(_ select: String?, resource: Resource, extensions: [DirectoryExtension] = [],
+                             mode: Mode = .delta) -> Result<DeltaSelection, Problem> {
         guard let select, !select.trimmingCharacters(in: .whitespaces).isEmpty else {
             switch resource {
             case .users: return .success(DeltaSelection(returned: mask(of: UserProperty.defaultSelection, in: .users), members: false, isDefault: true))
@@ -99,12 +114,28 @@ public struct DeltaSelection: Sendable, Equatable {
             } else if resource == .users, let ext = extensions.firstIndex(where: { $0.name.lowercased() == lower }) {
                 selection.returned |= Tenant.extensionBit(ext)
             } else if lowerUntracked.contains(lower) {
-                return .failure(.untracked(name))
-            } else {
+                if mode == .delta { return .failure(.untracked(name)) }
+            } else if mode != .lenient {
                 return .failure(.unknownProperty(name))
             }
         }
         return .success(selection)
+    }
+
+    /// Whether `name` is a property or relationship of `resource` that `$select` may name (modelled or not).
+    public static func knows(_ name: String, resource: Resource, extensions: [DirectoryExtension] = []) -> Bool {
+        let lower = name.lowercased()
+        if lower == "id" || resource.properties.contains(where: { $0.lowercased() == lower }) { return true }
+        switch resource {
+        case .users:
+            return lower == "manager" || extensions.contains { $0.name.lowercased() == lower }
+                || unmodelledUserProperties.contains { $0.lowercased() == lower } || untrackedUserProperties.contains { $0.lowercased() == lower }
+        case .groups:
+            return lower == "members" || unmodelledGroupProperties.contains { $0.lowercased() == lower }
+                || untrackedGroupProperties.contains { $0.lowercased() == lower }
+        case .contacts:
+            return unmodelledContactProperties.contains { $0.lowercased() == lower }
+        }
     }
 
     private static func mask(of names: [String], in resource: Resource) -> UInt64 {

@@ -20,6 +20,10 @@ public enum FaultKind: String, Sendable, CaseIterable {
     case tokenExpiry
     /// The next page's `@odata.nextLink`/`deltaLink` names another host that still reaches the simulator.
     case foreignNextLink
+    /// Answers a nextLink of a plain list or of a group's members (`$skiptoken`) with 400 `Directory_ExpiredPageToken`,
+    /// as Graph is reported to do on long chains: once the chain has served `afterPages` pages, or once `afterSeconds`
+    /// have passed since its first page (either or both; neither: any such nextLink).
+    case expiredPageToken
 }
 
 /// One fault rule: what, where, how often.
@@ -42,10 +46,15 @@ public struct FaultRule: Sendable {
     public var status: Int
     /// Response time for `latency` (and added to any other kind).
     public var latencyMs: Int
+    /// `expiredPageToken`: chains that have served at least this many pages.
+    public var afterPages: Int?
+    /// `expiredPageToken`: chains whose first page was served at least this many seconds ago.
+    public var afterSeconds: Double?
 
     /// Creates a rule.
     public init(id: Int = 0, kind: FaultKind, tenant: String? = nil, pathPrefix: String? = nil, remaining: Int? = 1,
-                probability: Double = 1, retryAfter: String? = nil, status: Int = 503, latencyMs: Int = 0) {
+                probability: Double = 1, retryAfter: String? = nil, status: Int = 503, latencyMs: Int = 0,
+                afterPages: Int? = nil, afterSeconds: Double? = nil) {
         self.id = id
         self.kind = kind
         self.tenant = tenant
@@ -55,11 +64,13 @@ public struct FaultRule: Sendable {
         self.retryAfter = retryAfter
         self.status = status
         self.latencyMs = latencyMs
+        self.afterPages = afterPages
+        self.afterSeconds = afterSeconds
     }
 
     /// Parses a control-API rule: `{"kind", "tenant"?, "pathPrefix"?, "count"?, "probability"?,
-    /// "retryAfter"?: "2"|"0.5"|null, "status"?, "latencyMs"?}`. Without `count` and `probability` a rule applies once;
-    /// with only `probability` it applies until cleared.
+    /// "retryAfter"?: "2"|"0.5"|null, "status"?, "latencyMs"?, "afterPages"?, "afterSeconds"?}`. Without `count` and
+    /// `probability` a rule applies once; with only `probability` it applies until cleared.
     public init(json: JSONValue) throws(SimulatorInputError) {
         guard let kindName = json["kind"]?.stringValue, let kind = FaultKind(rawValue: kindName) else {
             throw SimulatorInputError("fault needs \"kind\": one of \(FaultKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -77,9 +88,15 @@ public struct FaultRule: Sendable {
         if kind == .serverError && ![500, 502, 503, 504].contains(status) {
             throw SimulatorInputError("serverError status must be 500, 502, 503 or 504")
         }
+        let afterPages = json["afterPages"]?.intValue, afterSeconds = json["afterSeconds"]?.doubleValue
+        if (afterPages != nil || afterSeconds != nil) && kind != .expiredPageToken {
+            throw SimulatorInputError("afterPages and afterSeconds belong to expiredPageToken rules")
+        }
+        if let afterPages, afterPages < 1 { throw SimulatorInputError("afterPages must be at least 1") }
+        if let afterSeconds, afterSeconds < 0 { throw SimulatorInputError("afterSeconds must not be negative") }
         self.init(kind: kind, tenant: json["tenant"]?.stringValue, pathPrefix: json["pathPrefix"]?.stringValue,
                   remaining: remaining, probability: probability ?? 1, retryAfter: retryAfter, status: status,
-                  latencyMs: json["latencyMs"]?.intValue ?? 0)
+                  latencyMs: json["latencyMs"]?.intValue ?? 0, afterPages: afterPages, afterSeconds: afterSeconds)
     }
 
     /// JSON for the control API.
@@ -94,6 +111,8 @@ public struct FaultRule: Sendable {
         w.stringOrNull(retryAfter, key: "retryAfter")
         w.int(status, key: "status")
         w.int(latencyMs, key: "latencyMs")
+        if let afterPages { w.int(afterPages, key: "afterPages") } else { w.null(key: "afterPages") }
+        if let afterSeconds { w.double(afterSeconds, key: "afterSeconds") } else { w.null(key: "afterSeconds") }
         w.endObject()
     }
 }

@@ -146,6 +146,7 @@ extension Tenant {
             contactLog.append(ChangeEntry(kind: .created, object: contacts.count - 1))
             liveContacts += 1
         }
+        didChange(resource, count(resource) - 1, before: nil)
         return id
     }
 
@@ -158,7 +159,9 @@ extension Tenant {
     @discardableResult
     public mutating func update(_ resource: Resource, id: String, props: [String: JSONValue]) throws(SimulatorInputError) -> Int {
         let index = try lookup(id, resource.memberKind)
-        guard object(resource, index).lifecycle == .live else { throw SimulatorInputError("'\(id)' is deleted and cannot be updated") }
+        let before = object(resource, index)
+        guard before.lifecycle == .live else { throw SimulatorInputError("'\(id)' is deleted and cannot be updated") }
+        let extensionsBefore = resource == .users ? extensionsForReplica(user: index) : nil
         var values = self.values(resource, index)
         var mask: UInt64 = 0
         var extensionChanges: [(Int, PropertyValue)] = []
@@ -214,6 +217,7 @@ extension Tenant {
                 extensionValues[Int32(index)] = stored
             }
             append(resource, ChangeEntry(kind: .updated, object: index, mask: mask))
+            didChange(resource, index, before: before, extensionsBefore: extensionsBefore)
         }
         switch manager {
         case .string(let target)?: if try setManager(userId: id, managerId: target) { changed += 1 }
@@ -234,6 +238,8 @@ extension Tenant {
             throw SimulatorInputError("contacts cannot be soft-deleted: Graph's deleted items hold no organisational contacts")
         }
         let index = try lookup(id, resource.memberKind)
+        let before = object(resource, index)
+        let extensionsBefore = resource == .users ? extensionsForReplica(user: index) : nil
         switch resource {
         case .users:
             guard users[index].lifecycle == .live else { throw SimulatorInputError("user '\(id)' is not live") }
@@ -246,8 +252,9 @@ extension Tenant {
             groupLog.append(ChangeEntry(kind: .softDeleted, object: index))
             liveGroups -= 1
         case .contacts:
-            break
+            return
         }
+        didChange(resource, index, before: before, extensionsBefore: extensionsBefore)
     }
 
     /// Restores a soft-deleted user or group; delta then sends it whole.
@@ -256,6 +263,8 @@ extension Tenant {
             throw SimulatorInputError("contacts cannot be restored: Graph's deleted items hold no organisational contacts")
         }
         let index = try lookup(id, resource.memberKind)
+        let before = object(resource, index)
+        let extensionsBefore = resource == .users ? extensionsForReplica(user: index) : nil
         switch resource {
         case .users:
             guard users[index].lifecycle == .softDeleted else { throw SimulatorInputError("user '\(id)' is not soft-deleted") }
@@ -268,8 +277,9 @@ extension Tenant {
             groupLog.append(ChangeEntry(kind: .restored, object: index))
             liveGroups += 1
         case .contacts:
-            break
+            return
         }
+        didChange(resource, index, before: before, extensionsBefore: extensionsBefore)
     }
 
     /// Permanently deletes a live or soft-deleted object, removes it from every group it belonged to and, for a
@@ -283,6 +293,8 @@ extension Tenant {
         let kind = resource.memberKind
         let index = try lookup(id, kind)
         let ref = MemberRef(kind: kind, index: index)
+        let before = object(resource, index)
+        let extensionsBefore = resource == .users ? extensionsForReplica(user: index) : nil
         switch resource {
         case .users:
             let was = users[index].lifecycle
@@ -294,6 +306,7 @@ extension Tenant {
             let was = groups[index].lifecycle
             guard was != .hardDeleted else { throw SimulatorInputError("group '\(id)' is already deleted") }
             groups[index].lifecycle = .hardDeleted
+            willClearMembers(group: index)
             members[index] = []
             groupLog.append(ChangeEntry(kind: .hardDeleted, object: index))
             if was == .live { liveGroups -= 1 }
@@ -303,10 +316,12 @@ extension Tenant {
             contactLog.append(ChangeEntry(kind: .hardDeleted, object: index))
             liveContacts -= 1
         }
+        didChange(resource, index, before: before, extensionsBefore: extensionsBefore)
         for g in members.indices {
             if let position = Self.position(of: ref, in: members[g]) {
                 members[g].remove(at: position)
                 groupLog.append(ChangeEntry(kind: .memberRemoved, object: g, member: ref))
+                didChangeMembership(group: g, member: ref, wasMember: true)
             }
         }
         if resource != .groups {
@@ -437,6 +452,7 @@ extension Tenant {
         if low < members[g].count && members[g][low] == ref { return false }
         members[g].insert(ref, at: low)
         groupLog.append(ChangeEntry(kind: .memberAdded, object: g, member: ref))
+        didChangeMembership(group: g, member: ref, wasMember: false)
         return true
     }
 
@@ -450,6 +466,7 @@ extension Tenant {
         guard let position = Self.position(of: ref, in: members[g]) else { return false }
         members[g].remove(at: position)
         groupLog.append(ChangeEntry(kind: .memberRemoved, object: g, member: ref))
+        didChangeMembership(group: g, member: ref, wasMember: true)
         return true
     }
 }

@@ -121,6 +121,15 @@ public struct TenantSettings: Sendable {
     public var duplicateRate: Double = 0.01
     /// Probability that a page in the middle of a round comes back empty, still carrying `@odata.nextLink`.
     public var emptyPageRate: Double = 0
+    /// Replication lag of plain reads, milliseconds: a change stays invisible to `GET /users`, `/groups`, `/contacts`,
+    /// a group's `/members` and `getByIds` this long, while delta reports it at once (0: no lag).
+    ///
+    /// Graph warns of replication delays for recently created, updated or deleted objects on its list operations. The
+    /// risk a first load takes is the replica that serves a list page being behind the one a `$deltatoken=latest`
+    /// link starts from: a change made just before the link is then in neither. graph-sim's choices: that is the
+    /// direction it models, as Graph documents no figure for either; `getByIds` and `$count` read the same lagging
+    /// replica as the lists.
+    public var listLagMillis: Int = 0
 
     /// Default settings.
     public init() {}
@@ -184,6 +193,10 @@ public struct Tenant: Sendable {
     var generatesCostCenter = false
     /// Collapsed incremental rounds, so paging a long round costs O(changes) once, not per page.
     var deltaCache: [DeltaCacheKey: [ChangeItem]] = [:]
+    /// Sorted indexes that serve `startswith` filters, each built on first use and kept current by every mutation.
+    var prefixIndexes: [PrefixIndexKey: PrefixIndex] = [:]
+    /// What plain reads do not see yet (``TenantSettings/listLagMillis``).
+    var replicaLog = ReplicaLog()
 
     /// Creates an empty tenant.
     public init(index: Int, id: String, displayName: String, domains: [TenantDomain], apps: [AppRegistration],

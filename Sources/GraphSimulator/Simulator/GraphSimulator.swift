@@ -18,6 +18,7 @@ struct SimulatorState: Sendable {
     var nextFaultId = 1
     var faultRandom: SeededRandom
     var stats = SimulatorStats()
+    var budget = ResourceBudget()
     var baseURL = "http://127.0.0.1:0"
     var usedAssertionIds: Set<String> = []
     let epoch: UInt32
@@ -46,8 +47,9 @@ struct SimulatorState: Sendable {
     }
 }
 
-/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships and contacts via delta) and the
-/// Microsoft identity platform (client-credentials tokens, OpenID configuration), with no sockets.
+/// A faithful, fault-injecting stand-in for Microsoft Graph (users, groups, memberships and contacts via delta and via
+/// plain paged reads, with Graph's resource-unit costs and budgets) and the Microsoft identity platform
+/// (client-credentials tokens, OpenID configuration), with no sockets.
 ///
 /// ``handle(_:)`` takes a ``SimRequest`` and returns a ``SimResponse``; `GraphSimulatorServer` puts it on
 /// loopback HTTP. All state sits behind one `Mutex`, so the simulator can be shared by any number of tasks.
@@ -67,6 +69,7 @@ public final class GraphSimulator: Sendable {
                 var tenant = TenantGenerator.generate(index: i, seed: configuration.seed, spec: configuration.spec, apps: [defaultApp])
                 tenant.settings.deltaTokenLifetime = configuration.deltaTokenLifetime
                 tenant.settings.duplicateRate = configuration.duplicateRate
+                tenant.settings.listLagMillis = configuration.listLagMillis
                 tenants.append(tenant)
             }
         } else {
@@ -78,15 +81,18 @@ public final class GraphSimulator: Sendable {
                     var s = TenantSettings()
                     s.deltaTokenLifetime = configuration.deltaTokenLifetime
                     s.duplicateRate = configuration.duplicateRate
+                    s.listLagMillis = configuration.listLagMillis
                     return s
                 }()
                 tenants.append(tenant)
             }
         }
         var system = SystemRandomNumberGenerator()
-        state = Mutex(SimulatorState(config: configuration, tenants: tenants,
+        var initial = SimulatorState(config: configuration, tenants: tenants,
                                      faultRandom: SeededRandom(seed: configuration.seed, stream: 777),
-                                     epoch: UInt32(truncatingIfNeeded: system.next()), tokenKey: system.next()))
+                                     epoch: UInt32(truncatingIfNeeded: system.next()), tokenKey: system.next())
+        initial.budget.settings = configuration.ruBudget
+        state = Mutex(initial)
     }
 
     /// Sets the base URL written into links and expected as `Host` (call once the server listens).
@@ -111,10 +117,18 @@ public final class GraphSimulator: Sendable {
     /// prove a client never writes them to logs or error text.
     public var issuedAccessTokens: [String] { state.withLock { Array($0.tokens.keys) } }
 
-    /// Runs `body` on a tenant under the lock (for tests and embedding code that mutate directly).
+    /// Runs `body` on a tenant under the lock (for tests and embedding code that mutate directly). Mutations are made
+    /// at the simulator's clock, as the control API's are.
     public func withTenant<T: Sendable>(_ index: Int, _ body: (inout Tenant) throws(SimulatorInputError) -> T) throws(SimulatorInputError) -> T {
-        try state.withLock { (s: inout SimulatorState) throws(SimulatorInputError) -> T in try body(&s.tenants[index]) }
+        let now = clock()
+        return try state.withLock { (s: inout SimulatorState) throws(SimulatorInputError) -> T in
+            s.tenants[index].setMutationClock(now)
+            return try body(&s.tenants[index])
+        }
     }
+
+    /// The resource-unit budgets in force.
+    public var ruBudget: ResourceBudgetSettings { state.withLock { $0.budget.settings } }
 
     /// Answers one request.
     public func handle(_ request: SimRequest) -> SimResponse {

@@ -25,6 +25,14 @@ public struct SimRequest: Sendable {
 
     /// The first query value named `name`.
     public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
+
+    /// The first value of the OData system query option `name` (`$select`, `$deltatoken`, …), whose name matches without
+    /// regard to case: Graph's documentation writes `$deltaToken` and `$skipToken` where its links carry `$deltatoken` and
+    /// `$skiptoken`.
+    public func option(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return query.first { $0.name.lowercased() == lower }?.value
+    }
 }
 
 /// How the server adapter must deliver a response (faults that happen below HTTP).
@@ -58,6 +66,17 @@ public struct SimResponse: Sendable {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// Replaces the value of every header named `name` (case-insensitive), or adds it.
+    public mutating func setHeader(_ name: String, _ value: String) {
+        let lower = name.lowercased()
+        var found = false
+        for i in headers.indices where headers[i].name.lowercased() == lower {
+            headers[i].value = value
+            found = true
+        }
+        if !found { headers.append((name, value)) }
     }
 
     /// The first header named `name` (case-insensitive).

@@ -20,6 +20,10 @@ public struct SimulatorConfiguration: Sendable {
     public var membersPerPage: Int = 500
     /// Default probability of a duplicate object at a page start.
     public var duplicateRate: Double = 0.01
+    /// Default replication lag of plain reads, milliseconds (see ``TenantSettings/listLagMillis``).
+    public var listLagMillis: Int = 0
+    /// Resource-unit budgets (off by default).
+    public var ruBudget = ResourceBudgetSettings()
     /// Tenants described explicitly (from `--scenario`); overrides generation when non-empty.
     public var scenarioTenants: [ScenarioTenant] = []
 

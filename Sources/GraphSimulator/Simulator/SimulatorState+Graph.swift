@@ -1,5 +1,8 @@
-/// Graph v1.0 endpoints: delta, `$count`, the first page of `/users`, `/groups` and `/contacts` and of a group's
-/// `members` (the cheap reads a permission preflight uses), domains, organization.
+import Foundation
+
+/// Graph endpoints: delta, `$count`, domains, organization here; the plain reads (`/users`, `/groups`, `/contacts`, a
+/// group's `members` in v1.0 and beta, `getByIds`) in `SimulatorState+Lists`. Every authenticated request is charged its
+/// resource units first (see ``ResourceUnits``) and, with budgets on, may be answered 429 before it is served.
 ///
 /// Permissions (application roles in the token): users endpoints need `User.Read.All`, `User.ReadWrite.All`,
 /// `Directory.Read.All` or `Directory.ReadWrite.All`; groups delta needs `GroupMember.Read.All`, `Group.Read.All`,
@@ -7,7 +10,8 @@
 /// `Directory.Read.All` or `Directory.ReadWrite.All` (Graph's orgContact delta permissions); `/domains` needs `Domain.Read.All`,
 /// `Domain.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`; `/organization` needs
 /// `Organization.Read.All`, `Organization.ReadWrite.All`, `Directory.Read.All`, `Directory.ReadWrite.All` or
-/// `User.Read.All`. A group's `members` need what groups need. Roles are fixed when the token is issued, as in Entra.
+/// `User.Read.All`. A group's `members` need what groups need; `getByIds` needs `Directory.Read.All` or
+/// `Directory.ReadWrite.All`. Roles are fixed when the token is issued, as in Entra.
 extension SimulatorState {
     static let userRoles: Set<String> = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
     static let groupRoles: Set<String> = ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
@@ -32,15 +36,64 @@ extension SimulatorState {
             return graphError(401, code: "InvalidAuthenticationToken", message: "Access token has expired or is not yet valid.",
                               request: request, now: now, extraHeaders: unauthorized)
         }
-        guard request.method == "GET" else {
-            return graphError(405, code: "Request_BadRequest", message: "The simulator serves read operations only.", request: request, now: now)
+        // Every authenticated request is charged what it costs, whatever its answer (graph-sim's choice: Graph documents
+        // costs per request, not per outcome).
+        let cost = ResourceUnits.cost(of: request)
+        let tenantId = tenants[token.tenant].id
+        stats.resourceUnitsByTenant[tenantId, default: ResourceUnitCounters()].charge(cost, at: now)
+        stats.resourceUnitsByApp[token.clientId, default: ResourceUnitCounters()].charge(cost, at: now)
+        var usage: Double?
+        if let outcome = budget.charge(cost, app: token.clientId, tenant: token.tenant, tenantUsers: tenants[token.tenant].liveUsers, now: now) {
+            guard outcome.allowed else {
+                var response = graphError(429, code: "TooManyRequests", message: "Please retry again later.", request: request, now: now,
+                                          extraHeaders: [("Retry-After", String(outcome.retryAfter)),
+                                                         ("x-ms-throttle-scope", "\(outcome.scope.rawValue)/ReadWrite/\(token.clientId)/\(tenantId)"),
+                                                         ("x-ms-throttle-information", "ResourceUnitLimitExceeded"),
+                                                         ("x-ms-throttle-limit-percentage", Self.percentage(max(1, outcome.usage)))],
+                                          throttled: true)
+                response.setHeader("x-ms-resource-unit", String(cost))
+                return response
+            }
+            usage = outcome.usage
         }
-        let parts = request.path.split(separator: "/").dropFirst().map(String.init)
+        var response = route(request, token: token, now: now, foreignLinks: foreignLinks)
+        response.setHeader("x-ms-resource-unit", String(cost))
+        if let usage, usage > 0.8 { response.headers.append(("x-ms-throttle-limit-percentage", Self.percentage(usage))) }
+        return response
+    }
+
+    /// `x-ms-throttle-limit-percentage`: the share of a budget in use, 0.8 to 1.8 as Graph documents, two decimals.
+    static func percentage(_ usage: Double) -> String {
+        String((min(1.8, max(0.8, usage)) * 100).rounded() / 100)
+    }
+
+    private mutating func route(_ request: SimRequest, token: IssuedToken, now: Double, foreignLinks: Bool) -> SimResponse {
+        let segments = request.path.split(separator: "/").map(String.init)
+        let version = segments.first ?? "v1.0"
+        let parts = Array(segments.dropFirst())
         func denied() -> SimResponse {
             graphError(403, code: "Authorization_RequestDenied", message: "Insufficient privileges to complete the operation.",
                        request: request, now: now)
         }
+        func notFound() -> SimResponse {
+            graphError(400, code: "BadRequest", message: "Resource not found for the segment '\(parts.last ?? "")'.", request: request, now: now)
+        }
         let t = token.tenant
+        if request.method == "POST" && ResourceUnits.isGetByIds(parts) {
+            guard !token.roles.isDisjoint(with: Self.getByIdsRoles) else { return denied() }
+            return getByIds(request, tenant: t, now: now)
+        }
+        guard request.method == "GET" else {
+            return graphError(405, code: "Request_BadRequest", message: "The simulator serves read operations only.", request: request, now: now)
+        }
+        if version == "beta" {
+            // beta serves what v1.0 lacks for a first load: members with service principals.
+            guard parts.count >= 3, parts[0] == "groups", parts[2] == "members" else { return notFound() }
+            guard !token.roles.isDisjoint(with: Self.groupRoles) else { return denied() }
+            if parts.count == 3 { return members(request, tenant: t, groupID: parts[1], beta: true, roles: token.roles, now: now) }
+            if parts.count == 4 && parts[3] == "$count" { return memberCount(request, tenant: t, groupID: parts[1], beta: true, now: now) }
+            return notFound()
+        }
         switch parts.first {
         case "users", "groups", "contacts":
             let resource: Resource = parts[0] == "users" ? .users : parts[0] == "groups" ? .groups : .contacts
@@ -53,15 +106,19 @@ extension SimulatorState {
                 return list(request, tenant: t, resource: resource, now: now)
             }
             if resource == .groups && parts.count == 3 && parts[2] == "members" {
-                return members(request, tenant: t, groupID: parts[1], now: now)
+                return members(request, tenant: t, groupID: parts[1], beta: false, roles: token.roles, now: now)
+            }
+            if resource == .groups && parts.count == 4 && parts[2] == "members" && parts[3] == "$count" {
+                return memberCount(request, tenant: t, groupID: parts[1], beta: false, now: now)
             }
             if parts.count == 2 && parts[1] == "$count" {
                 guard request.headers["consistencylevel"]?.lowercased() == "eventual" else {
-                    return graphError(400, code: "Request_BadRequest",
-                                      message: "Count is only supported with the header ConsistencyLevel: eventual.", request: request, now: now)
+                    // Graph's documented answer to a `$count` segment without the advanced query header.
+                    return graphError(400, code: "Request_BadRequest", message: "$count is not currently supported.", request: request, now: now)
                 }
+                let view = readView(t, now: now)
                 var response = SimResponse(status: 200, headers: graphHeaders(request),
-                                           body: Array(String(tenants[t].liveCount(resource)).utf8))
+                                           body: Array(String(tenants[t].listedCount(resource, view: view)).utf8))
                 response.headers[0] = ("Content-Type", "text/plain;charset=utf-8")
                 return response
             }
@@ -74,18 +131,17 @@ extension SimulatorState {
             if parts.count == 1 { return organization(request, tenant: t) }
         default: break
         }
-        return graphError(400, code: "BadRequest", message: "Resource not found for the segment '\(parts.last ?? "")'.",
-                          request: request, now: now)
+        return notFound()
     }
 
     private mutating func delta(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double, foreignLinks: Bool) -> SimResponse {
         let nowMillis = Int64(now * 1000)
-        for unsupported in ["$filter", "$expand", "$orderby", "$search"] where request.queryValue(unsupported) != nil {
+        for unsupported in ["$filter", "$expand", "$orderby", "$search"] where request.option(unsupported) != nil {
             return graphError(400, code: "Request_UnsupportedQuery", message: "Unsupported query option '\(unsupported)' for delta.",
                               request: request, now: now)
         }
         var round: DeltaToken
-        if let skip = request.queryValue("$skiptoken") {
+        if let skip = request.option("$skiptoken") {
             guard let token = DeltaToken.decode(skip, key: tokenKey), !token.isDelta, token.resource == resource, token.tenant == t else {
                 return graphError(400, code: "Request_BadRequest", message: "The skip token is invalid.", request: request, now: now)
             }
@@ -93,9 +149,9 @@ extension SimulatorState {
                 return expiredDelta(request, tenant: t, now: now, resource: resource, selection: token.selection)
             }
             round = token
-        } else if let deltaText = request.queryValue("$deltatoken"), !deltaText.isEmpty {
-            if deltaText == "latest" {
-                switch DeltaSelection.parse(request.queryValue("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
+        } else if let deltaText = request.option("$deltatoken"), !deltaText.isEmpty {
+            if deltaText.lowercased() == "latest" {
+                switch DeltaSelection.parse(request.option("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
                 case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
                 case .success(let selection):
                     let token = tenants[t].latestDelta(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
@@ -118,23 +174,45 @@ extension SimulatorState {
             }
             round = tenants[t].incrementalRound(from: token, nowMillis: nowMillis)
         } else {
-            switch DeltaSelection.parse(request.queryValue("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
+            switch DeltaSelection.parse(request.option("$select"), resource: resource, extensions: tenants[t].directoryExtensions) {
             case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
             case .success(let selection):
                 round = tenants[t].initialRound(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
             }
         }
-        let minimal = (request.headers["prefer"] ?? "").lowercased().contains("return=minimal")
+        let prefer = request.headers["prefer"] ?? ""
+        let minimal = prefer.lowercased().contains("return=minimal")
+        var pageSize = config.pageSize
+        if resource != .groups, let asked = Self.maxPageSize(prefer) { pageSize = min(asked, ListQuery.maxTop) }
         let linkBase = (foreignLinks ? foreignBaseURL : baseURL) + "/v1.0/\(resource.name)/delta?"
         let context = DeltaPageContext(odataContext: odataContext(resource, round.selection, tenant: t),
                                        nextLinkPrefix: linkBase + "$skiptoken=", deltaLinkPrefix: linkBase + "$deltatoken=",
-                                       tokenKey: tokenKey, pageSize: config.pageSize, memberBudget: config.membersPerPage,
+                                       tokenKey: tokenKey, pageSize: pageSize, memberBudget: config.membersPerPage,
                                        minimal: minimal, nowMillis: nowMillis)
         let page = tenants[t].deltaPage(round, context: context)
         stats.deltaPages += 1
+        stats.pageSizes["\(resource.name)/delta", default: [:]][pageSize, default: 0] += 1
         var headers = graphHeaders(request)
         if minimal { headers.append(("Preference-Applied", "return=minimal")) }
         return SimResponse(status: 200, headers: headers, body: page.body)
+    }
+
+    /// The page size a `Prefer: odata.maxpagesize=N` header asks for (nil: none, or not a positive number).
+    ///
+    /// Honoured on `users/delta` and `contacts/delta` up to 999 objects a page, following a field report that Graph
+    /// enlarges users/delta pages this way; Graph documents no page size for directory delta at all. graph-sim's
+    /// choices: `groups/delta` ignores it (its pages are bounded by `members@delta` entries as much as by groups, and no
+    /// report says Graph honours it there); a larger value is served as 999; no `Preference-Applied` is sent for it (no
+    /// source says Graph sends one), so a client measures the pages it gets. Headers are not carried in links, so each
+    /// request of a round states it again.
+    static func maxPageSize(_ prefer: String) -> Int? {
+        for part in prefer.split(whereSeparator: { $0 == "," || $0 == ";" }) {
+            let item = part.trimmingCharacters(in: .whitespaces).lowercased()
+            guard item.hasPrefix("odata.maxpagesize=") else { continue }
+            let value = item.dropFirst("odata.maxpagesize=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            if let n = Int(value), n >= 1 { return n }
+        }
+        return nil
     }
 
     func odataContext(_ resource: Resource, _ selection: DeltaSelection, tenant t: Int) -> String {
@@ -144,7 +222,7 @@ extension SimulatorState {
         return baseURL + "/v1.0/$metadata#\(resource.name)"
     }
 
-    private mutating func selectProblem(_ problem: DeltaSelection.Problem, request: SimRequest, resource: Resource, now: Double) -> SimResponse {
+    mutating func selectProblem(_ problem: DeltaSelection.Problem, request: SimRequest, resource: Resource, now: Double) -> SimResponse {
         switch problem {
         case .unknownProperty(let name):
             // graph-sim's choice: Graph's documentation shows no example of this error. The code is the directory's
@@ -171,69 +249,6 @@ extension SimulatorState {
         case .badRequest400:
             return graphError(400, code: "SyncStateNotFound", message: message, request: request, now: now)
         }
-    }
-
-    /// `$top` of a list request: 100 when absent, 1...999 as Graph allows.
-    private mutating func top(_ request: SimRequest, now: Double) -> Result<Int, SimulatorInputError> {
-        guard let text = request.queryValue("$top") else { return .success(100) }
-        guard let value = Int(text), (1...999).contains(value) else {
-            return .failure(SimulatorInputError("Invalid page size specified: '\(text)'. Must be between 1 and 999 inclusive."))
-        }
-        return .success(value)
-    }
-
-    /// `GET /users`, `/groups` or `/contacts`: the first `$top` live objects as `{"id"}` (or `{"id","displayName"}` without
-    /// `$select=id`). Only the first page is served; no `@odata.nextLink` is offered.
-    private mutating func list(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double) -> SimResponse {
-        let limit: Int
-        switch top(request, now: now) {
-        case .success(let value): limit = value
-        case .failure(let problem): return graphError(400, code: "Request_BadRequest", message: problem.message, request: request, now: now)
-        }
-        let idOnly = request.queryValue("$select")?.lowercased() == "id"
-        let nameIndex = resource.properties.firstIndex(of: "displayName")
-        var w = JSONWriter()
-        w.beginObject()
-        w.string(baseURL + "/v1.0/$metadata#\(resource.name)" + (idOnly ? "(id)" : ""), key: "@odata.context")
-        w.beginArray("value")
-        for object in tenants[t].objects(resource).lazy.filter({ $0.lifecycle == .live }).prefix(limit) {
-            w.beginObject()
-            w.string(object.id, key: "id")
-            if !idOnly, let nameIndex, case .string(let name) = object.values[nameIndex] { w.string(name, key: "displayName") }
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
-        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
-    }
-
-    /// `GET /groups/{id}/members`: the first `$top` current members as `{"@odata.type","id"}`; 404 for an unknown
-    /// or deleted group. Only the first page is served.
-    private mutating func members(_ request: SimRequest, tenant t: Int, groupID: String, now: Double) -> SimResponse {
-        let limit: Int
-        switch top(request, now: now) {
-        case .success(let value): limit = value
-        case .failure(let problem): return graphError(400, code: "Request_BadRequest", message: problem.message, request: request, now: now)
-        }
-        let tenant = tenants[t]
-        guard let ref = tenant.refs[groupID.lowercased()], ref.kind == .group, tenant.groups[ref.index].lifecycle == .live else {
-            return graphError(404, code: "Request_ResourceNotFound",
-                              message: "Resource '\(groupID)' does not exist or one of its queried reference-property objects are not present.",
-                              request: request, now: now)
-        }
-        var w = JSONWriter()
-        w.beginObject()
-        w.string(baseURL + "/v1.0/$metadata#directoryObjects", key: "@odata.context")
-        w.beginArray("value")
-        for member in tenant.members[ref.index].prefix(limit) {
-            w.beginObject()
-            w.string(member.kind.odataType, key: "@odata.type")
-            w.string(tenant.id(of: member), key: "id")
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
-        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
     }
 
     private mutating func domains(_ request: SimRequest, tenant t: Int, name: String?, now: Double) -> SimResponse {

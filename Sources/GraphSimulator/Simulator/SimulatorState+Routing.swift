@@ -6,7 +6,7 @@ extension SimulatorState {
 
     mutating func handle(_ request: SimRequest, now: Double) -> SimResponse {
         let path = request.path
-        let isGraph = path.hasPrefix("/v1.0/") || path == "/v1.0"
+        let isGraph = path.hasPrefix("/v1.0/") || path == "/v1.0" || path.hasPrefix("/beta/") || path == "/beta"
         if let auth = request.headers["authorization"], auth.lowercased().hasPrefix("bearer") {
             let host = request.headers["host"] ?? ""
             if !host.isEmpty && host.lowercased() != baseAuthority.lowercased() {
@@ -22,6 +22,12 @@ extension SimulatorState {
         stats.byEndpoint[endpoint, default: 0] += 1
         let tenant = requestTenant(request, isGraph: isGraph)
         if let tenant { stats.byTenant[tenants[tenant].id, default: 0] += 1 }
+        var principal: (tenant: String, app: String)?
+        if isGraph, let text = bearer(request), let token = tokens[text] {
+            principal = (tenants[token.tenant].id, token.clientId)
+            stats.resourceUnitsByTenant[tenants[token.tenant].id, default: ResourceUnitCounters()].requests += 1
+            stats.resourceUnitsByApp[token.clientId, default: ResourceUnitCounters()].requests += 1
+        }
 
         var delay = 0
         var foreignLinks = false
@@ -29,7 +35,7 @@ extension SimulatorState {
         var index = 0
         while index < faults.count {
             let rule = faults[index]
-            guard matches(rule, request: request, tenant: tenant), faultRandom.chance(rule.probability) else {
+            guard matches(rule, request: request, tenant: tenant, now: now), faultRandom.chance(rule.probability) else {
                 index += 1
                 continue
             }
@@ -50,18 +56,22 @@ extension SimulatorState {
             case .throttle:
                 var response = throttled(rule, request: request, tenant: tenant, now: now)
                 response.delayMillis = delay
-                return finish(response)
+                return finish(response, principal)
             case .serverError:
                 var response = serverError(rule, request: request, now: now)
                 response.delayMillis = delay
-                return finish(response)
+                return finish(response, principal)
+            case .expiredPageToken:
+                var response = expiredPageToken(request, now: now)
+                response.delayMillis = delay
+                return finish(response, principal)
             case .deltaLinkGone:
                 guard let t = tenant else { continue }
                 let resource: Resource = path.contains("/groups") ? .groups : path.contains("/contacts") ? .contacts : .users
                 var response = expiredDelta(request, tenant: t, now: now, resource: resource,
                                             selection: nil)
                 response.delayMillis = delay
-                return finish(response)
+                return finish(response, principal)
             }
         }
 
@@ -81,12 +91,18 @@ extension SimulatorState {
             response.status = 200
         default: break
         }
-        return finish(response)
+        return finish(response, principal)
     }
 
-    private mutating func finish(_ response: SimResponse) -> SimResponse {
+    private mutating func finish(_ response: SimResponse, _ principal: (tenant: String, app: String)?) -> SimResponse {
         stats.byStatus[response.status, default: 0] += 1
-        if response.status == 429 { stats.throttled += 1 }
+        if response.status == 429 {
+            stats.throttled += 1
+            if let principal {
+                stats.resourceUnitsByTenant[principal.tenant, default: ResourceUnitCounters()].throttled += 1
+                stats.resourceUnitsByApp[principal.app, default: ResourceUnitCounters()].throttled += 1
+            }
+        }
         return response
     }
 
@@ -105,14 +121,19 @@ extension SimulatorState {
         return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
-    private func matches(_ rule: FaultRule, request: SimRequest, tenant: Int?) -> Bool {
+    private func matches(_ rule: FaultRule, request: SimRequest, tenant: Int?, now: Double) -> Bool {
         if let prefix = rule.pathPrefix, !request.path.hasPrefix(prefix) { return false }
         if let name = rule.tenant {
             guard let tenant, tenants[tenant].id == name.lowercased() || tenants[tenant].domains.contains(where: { $0.name == name.lowercased() })
             else { return false }
         }
         if rule.kind == .deltaLinkGone {
-            guard let token = request.queryValue("$deltatoken"), !token.isEmpty, token != "latest" else { return false }
+            guard let token = request.option("$deltatoken"), !token.isEmpty, token.lowercased() != "latest" else { return false }
+        }
+        if rule.kind == .expiredPageToken {
+            guard let text = request.option("$skiptoken"), let token = PageToken.decode(text, key: tokenKey) else { return false }
+            if let pages = rule.afterPages, token.pagesServed < pages { return false }
+            if let seconds = rule.afterSeconds, now - Double(token.startedMillis) / 1000 < seconds { return false }
         }
         if rule.kind == .foreignNextLink && !request.path.hasSuffix("delta") { return false }
         return true
@@ -120,8 +141,12 @@ extension SimulatorState {
 
     func endpointKey(_ request: SimRequest) -> String {
         let parts = request.path.split(separator: "/").map(String.init)
-        if parts.first == "v1.0" {
-            if parts.count >= 3 && parts[1] == "domains" { return "\(request.method) /v1.0/domains/{name}" }
+        if parts.first == "v1.0" || parts.first == "beta" {
+            let version = parts[0]
+            if parts.count >= 3 && parts[1] == "domains" { return "\(request.method) /\(version)/domains/{name}" }
+            if parts.count >= 4 && parts[1] == "groups" {
+                return "\(request.method) /\(version)/groups/{id}/" + parts.dropFirst(3).joined(separator: "/")
+            }
             return "\(request.method) \(request.path)"
         }
         if parts.count >= 2 {
