@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
 import PostgresStore
@@ -158,6 +159,70 @@ struct ReadModelTests {
             #expect(try await memberOf(connection, id(100)) == [id(3): 1])
             try await connection.execute("UPDATE directory.groups SET deleted_at = NULL WHERE id = \(id(2))")
             #expect(try await memberOf(connection, id(100)) == [id(3): 1, id(2): 2, id(4): 3])
+        }
+    }
+
+    private func closure(_ connection: PostgresConnection) async throws -> Set<String> {
+        Set(try await connection.query("""
+            SELECT group_id::text || '>' || ancestor_id::text || '@' || depth AS pair FROM directory.group_ancestors WHERE tenant_id = \(tenant)
+            """).map { try $0.string("pair") })
+    }
+
+    @Test("the closure kept edge by edge (adds, removals, deletes, restores, batches that chain) always equals one built from scratch")
+    func incrementalClosureEqualsRebuild() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            var random = SplitMix64(seed: 77)
+            let groups = 40
+            for n in 1...groups { try await group(connection, n) }
+            var edges = Set<[Int]>()
+            for step in 0..<120 {
+                switch random.int(10) {
+                case 0..<5:
+                    // A batch of new edges, chaining into each other as often as not.
+                    var batch: [[Int]] = []
+                    for _ in 0..<(1 + random.int(5)) {
+                        let child = 1 + random.int(groups), parent = random.chance(50) ? (batch.last?[1] ?? 1 + random.int(groups)) : 1 + random.int(groups)
+                        if child != parent, !edges.contains([child, parent]), !batch.contains([child, parent]) { batch.append([child, parent]) }
+                    }
+                    guard !batch.isEmpty else { continue }
+                    let values = batch.map { "('\(tenant)', '\(id($0[1]))', '\(id($0[0]))', 'group')" }.joined(separator: ", ")
+                    try await connection.execute(SQL(unsafeSQL: "INSERT INTO directory.group_members (tenant_id, group_id, member_id, member_type) VALUES \(values)"))
+                    edges.formUnion(batch)
+                case 5, 6:
+                    guard let edge = edges.randomElement(using: &random) else { continue }
+                    try await connection.execute("DELETE FROM directory.group_members WHERE tenant_id = \(tenant) AND group_id = \(id(edge[1])) AND member_id = \(id(edge[0]))")
+                    edges.remove(edge)
+                case 7:
+                    try await connection.execute("UPDATE directory.groups SET deleted_at = now() WHERE tenant_id = \(tenant) AND id = \(id(1 + random.int(groups)))")
+                default:
+                    try await connection.execute("UPDATE directory.groups SET deleted_at = NULL WHERE tenant_id = \(tenant) AND id = \(id(1 + random.int(groups))) AND deleted_at IS NOT NULL")
+                }
+                let kept = try await closure(connection)
+                try await connection.execute("BEGIN")
+                try await connection.execute("SELECT directory.rebuild_group_ancestors(\(tenant))")
+                let rebuilt = try await closure(connection)
+                try await connection.execute("ROLLBACK")
+                #expect(kept == rebuilt, "step \(step): \(kept.subtracting(rebuilt).sorted().prefix(3)) kept only, \(rebuilt.subtracting(kept).sorted().prefix(3)) rebuilt only")
+                if kept != rebuilt { break }
+            }
+            #expect(try await closure(connection).count > 100, "the graph should have grown a deep closure")
+        }
+    }
+
+    @Test("while a first round loads, memberships leave the closure alone; the round's last transaction builds it whole")
+    func firstRoundBuildsClosureAtTheEnd() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await connection.execute("BEGIN")
+            try await connection.execute("SELECT set_config('dirsync.feed', 'snapshot', true)")
+            for n in 1...4 { try await group(connection, n) }
+            try await nest(connection, 2, in: 1); try await nest(connection, 3, in: 2); try await nest(connection, 4, in: 3); try await nest(connection, 1, in: 4)
+            #expect(try await closure(connection).isEmpty)
+            try await connection.execute("SELECT directory.rebuild_group_ancestors(\(tenant))")
+            try await connection.execute("COMMIT")
+            #expect(try await memberOf(connection, id(4)) == [id(3): 1, id(2): 2, id(1): 3])
+            #expect(try await closure(connection).count == 12, "a 4-cycle: each group has the other three as ancestors")
         }
     }
 

@@ -13,7 +13,7 @@ public final class PostgresRoundStore: RoundStore {
     private let cursorRows: RoundCursorRows
     private let objects: ObjectWriter
     private let deletions: DeletionWriter
-    private let feed: ChangeFeedSession
+    private let session: RoundSession
 
     /// - Parameters:
     ///   - connection: a session used by this round only.
@@ -25,7 +25,7 @@ public final class PostgresRoundStore: RoundStore {
         cursorRows = RoundCursorRows(tenantID: tenantID, resource: table.resource, runID: runID)
         objects = ObjectWriter(tenantID: tenantID, table: objectTable)
         deletions = DeletionWriter(tenantID: tenantID, table: objectTable, cursor: cursorRows)
-        feed = ChangeFeedSession(tenantID: tenantID, resource: table.resource, runID: runID)
+        session = RoundSession(tenantID: tenantID, resource: table.resource, runID: runID)
     }
 
     public func cursor() async throws -> SyncCursor {
@@ -65,13 +65,17 @@ public final class PostgresRoundStore: RoundStore {
             try await self.cursorRows.hold(deltaLink: deltaLink, pages: count, on: tx)
             try await self.cursorRows.advanceProgress(pages: count, objects: plan.objectCount, phase: .sweep, on: tx)
             let completion = try await self.deletions.resolve(guard: deletionGuard, on: tx)
-            if case .completed = completion { try await self.feed.snapshotIfFirstRound(on: tx) }
+            if case .completed = completion { try await self.session.completeFirstRound(on: tx) }
             return (result, completion)
         }
     }
 
     public func resolveHalted(guard deletionGuard: DeletionGuard) async throws -> RoundCompletion {
-        try await writeTransaction { tx in try await self.deletions.resolve(guard: deletionGuard, on: tx) }
+        try await writeTransaction { tx in
+            let completion = try await self.deletions.resolve(guard: deletionGuard, on: tx)
+            if case .completed = completion { try await self.session.completeFirstRound(on: tx) }
+            return completion
+        }
     }
 
     public func liveObjectIDs() async throws -> Set<UUID> {
@@ -91,13 +95,13 @@ public final class PostgresRoundStore: RoundStore {
         try await deletions.stagedCount(on: connection)
     }
 
-    /// A transaction that writes directory rows: it tells the change feed which run writes and whether
-    /// rows emit events (see ``ChangeFeedSession``). If it rolls back, what the object writer believed
+    /// A transaction that writes directory rows: it tells the triggers which run writes and whether
+    /// it loads a first round (see ``RoundSession``). If it rolls back, what the object writer believed
     /// about the session and the rows is dropped, and the rest of the round takes the merge path.
     private func writeTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await connection.withTransaction { tx in
-                try await feed.begin(on: tx)
+                try await session.begin(on: tx)
                 return try await body(tx)
             }
         } catch {

@@ -1,0 +1,46 @@
+import DirSyncCore
+import Foundation
+
+/// What a round's write transactions tell the tables' triggers (migrations 0006 and 0007): the run
+/// that writes, and whether this is the resource's first round for the tenant (its cursor has never
+/// held a deltaLink).
+///
+/// A first round is a bulk load: rows emit no change events and the nesting closure is not kept up
+/// page by page. The transaction that completes it queues one `snapshot` event per entity instead,
+/// so a first sync does not flood the feed, and builds the tenant's nesting closure at once (groups).
+/// Every later round, `--full` and 410 resyncs included, emits events for real differences only and
+/// keeps the closure with every page.
+struct RoundSession: Sendable {
+    let tenantID: UUID
+    let resource: DirectoryResource
+    let runID: Int64?
+
+    /// The entities a completed first round of the resource snapshots.
+    private var entities: [String] {
+        resource.objectName == "group" ? ["group", "membership"] : [resource.objectName]
+    }
+
+    /// Sets the transaction's settings; called first in every write transaction.
+    func begin(on tx: PostgresConnection) async throws {
+        try await tx.execute("""
+            SELECT set_config('dirsync.run_id', coalesce(\(runID)::bigint::text, ''), true),
+                   set_config('dirsync.feed', CASE WHEN EXISTS (
+                       SELECT 1 FROM directory.sync_cursors WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue) AND delta_link IS NOT NULL
+                   ) THEN 'events' ELSE 'snapshot' END, true)
+            """, name: "begin round transaction")
+    }
+
+    /// When this transaction completes the resource's first round: queues the snapshot events and,
+    /// for groups, builds the tenant's nesting closure.
+    func completeFirstRound(on tx: PostgresConnection) async throws {
+        try await tx.execute("""
+            SELECT directory.queue_snapshot(\(tenantID), e) FROM unnest(\(entities)::text[]) AS e
+            WHERE directory.loading_first_round()
+            """, name: "snapshot the change feed")
+        if resource == .groups {
+            try await tx.execute("""
+                SELECT directory.rebuild_group_ancestors(\(tenantID)) WHERE directory.loading_first_round()
+                """, name: "build the nesting closure")
+        }
+    }
+}
