@@ -38,6 +38,8 @@ package final class InMemoryDirectory: SyncLedger {
         package var verifications: [String: Bool] = [:]
         package var tenantDomains: [GraphDomain] = []
         package var locked = false
+        /// The note each round's live progress began with, per resource, in order.
+        package var progressNotes: [DirectoryResource: [String?]] = [:]
         /// Write transactions committed (each store call that writes is one).
         package var commits = 0
         /// The write transaction that fails (counted from 1), standing for a crash before it commits.
@@ -48,7 +50,7 @@ package final class InMemoryDirectory: SyncLedger {
     package struct Crash: Error, Equatable {}
 
     package let schema: DirectorySchema
-    private let state = Mutex(State())
+    fileprivate let state = Mutex(State())
     private let clock: any TimeSource
     /// Whether another run holds the tenant's lock.
     package let lockedElsewhere: Bool
@@ -149,15 +151,18 @@ package final class InMemoryDirectory: SyncLedger {
 
         func cursor() async throws -> SyncCursor { directory.read { $0.cursors[resource] ?? SyncCursor() } }
 
-        func beginProgress(expectedTotal: Int?) async throws {}
+        func beginProgress(expectedTotal: Int?, note: String?) async throws {
+            directory.state.withLock { $0.progressNotes[resource, default: []].append(note) }
+        }
 
         func recordExpectedTotal(_ total: Int) async throws {}
 
-        func startRound(mode: RoundMode, roundID: Int64?) async throws {
+        func startRound(mode: RoundMode, roundID: Int64?, selection: [String]) async throws {
             try directory.write { state in
                 if mode == .full { state.pendingDeletions[resource] = [:] }
                 var cursor = state.cursors[resource] ?? SyncCursor()
                 (cursor.roundMode, cursor.roundID, cursor.nextLink, cursor.roundPages, cursor.pendingDeltaLink) = (mode, roundID, nil, 0, nil)
+                cursor.selectedProperties = selection
                 state.cursors[resource] = cursor
             }
         }
@@ -215,9 +220,11 @@ package final class InMemoryDirectory: SyncLedger {
             for object in plan.objects {
                 var row = state.objects[resource, default: [:]][object.id] ?? Row(values: Array(repeating: nil, count: object.values.count))
                 let before = row
+                let table = DirectorySchema.standard[resource]
                 for (index, patch) in object.values.enumerated() {
                     switch patch {
-                    case .absent: break
+                    case .absent:
+                        if stamp != nil, index < table.contractFieldCount, table.fields[index].kind.absentInFullRoundMeansNone { row.values[index] = nil }
                     case .null: row.values[index] = nil
                     case .value(let value): row.values[index] = value
                     }

@@ -87,7 +87,8 @@ package enum ReferenceDeltaDecoder {
 
         private mutating func value(of field: Field) -> Patch<FieldValue> {
             let key = field.key
-            guard let raw = entry[key] else { return .absent }
+            let found = field.kind == .attribute ? entry[key] ?? entry.first { $0.key.lowercased() == key.lowercased() }?.value : entry[key]
+            guard let raw = found else { return .absent }
             if raw is NSNull { return .null }
             switch field.kind {
             case .text, .indexedText, .timestamp:
@@ -117,6 +118,23 @@ package enum ReferenceDeltaDecoder {
                     return .absent
                 }
                 return .value(.reference(id))
+            case .attribute:
+                let cleaned = withoutNUL(json: raw, key)
+                let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+                return .value(.json(String(decoding: data, as: UTF8.self)))
+            }
+        }
+
+        /// Any JSON value with NUL characters removed from its strings and keys.
+        private mutating func withoutNUL(json value: Any, _ key: String) -> Any {
+            switch value {
+            case let text as String: return withoutNUL(text, key)
+            case let array as [Any]: return array.map { withoutNUL(json: $0, key) }
+            case let object as [String: Any]:
+                var cleaned: [String: Any] = [:]
+                for (name, member) in object { cleaned[withoutNUL(name, key)] = withoutNUL(json: member, key) }
+                return cleaned
+            default: return value
             }
         }
 

@@ -68,6 +68,17 @@ package final class ScriptedDeltaSource: DeltaSource {
 
     package func initialDeltaURL(_ resource: DirectoryResource) -> String { Self.link(0) }
 
+    /// The properties the script's initial link stands for: the standard schema's, unless set.
+    package var selection: [String]? {
+        get { selectionOverride.withLock { $0 } }
+        set { selectionOverride.withLock { $0 = newValue } }
+    }
+    private let selectionOverride = Mutex<[String]?>(nil)
+
+    package func selectedProperties(_ resource: DirectoryResource) -> [String] {
+        selection ?? DirectorySchema.standard[resource].selectedProperties
+    }
+
     package func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo) {
         try Task.checkCancellation()
         fetched.withLock { $0.append(link) }

@@ -48,7 +48,15 @@ package enum TruthValue: Sendable, Hashable, CustomStringConvertible {
         case .textCollection: self = try row.optionalStringArray(column).map(TruthValue.strings) ?? .null
         case .timestamp: self = try row.optionalDate(column).map { .instant($0.timeIntervalSince1970) } ?? .null
         case .reference: self = try row.optionalString(column).map { .string($0.lowercased()) } ?? .null
+        case .attribute: preconditionFailure("attributes are read from the attributes column with init(attributes:name:)")
         }
+    }
+
+    /// An operator-chosen property from a row's `attributes` (JSON text); a missing key reads as null,
+    /// as a property Graph never sent.
+    init(attributes text: String?, name: String) {
+        let object = text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+        self.init(json: object[name], kind: .attribute)
     }
 }
 
@@ -96,7 +104,8 @@ package struct DirectoryTruth: Sendable {
                 guard let id = entry["id"] as? String else { throw TruthError(message: "a \(resource.objectName) in the truth has no id") }
                 var properties: [String: TruthValue] = [:]
                 for field in table.fields {
-                    guard entry.keys.contains(field.graphName) else {
+                    // An operator-chosen property that was never set is absent, as Graph leaves it out.
+                    guard entry.keys.contains(field.graphName) || field.kind == .attribute else {
                         throw TruthError(message: "graph-sim's truth has no \(field.graphName) for \(resource.objectName) \(id)")
                     }
                     properties[field.graphName] = TruthValue(json: entry[field.graphName], kind: field.kind)
@@ -129,7 +138,8 @@ package struct DirectoryTruth: Sendable {
         var problems: [String] = []
         for resource in DirectoryResource.allCases {
             let table = schema[resource]
-            let columns = table.fields.map(\.column).joined(separator: ", ")
+            let columns = (table.contractFields.map(\.column) + (table.attributeFields.isEmpty ? [] : ["attributes::text AS attributes"]))
+                .joined(separator: ", ")
             let rows = try await connection.query(SQL(unsafeSQL: """
                 SELECT id, \(columns), deleted_at IS NOT NULL AS deleted FROM directory.\(resource.rawValue) WHERE tenant_id = $1
                 """, binds: [tenant.uuidString]))
@@ -137,7 +147,10 @@ package struct DirectoryTruth: Sendable {
             for row in rows {
                 let id = try row.uuid("id").uuidString.lowercased()
                 var properties: [String: TruthValue] = [:]
-                for field in table.fields { properties[field.graphName] = try TruthValue(row: row, column: field.column, kind: field.kind) }
+                for field in table.contractFields { properties[field.graphName] = try TruthValue(row: row, column: field.column, kind: field.kind) }
+                for field in table.attributeFields {
+                    properties[field.graphName] = TruthValue(attributes: try row.optionalString("attributes"), name: field.graphName)
+                }
                 stored[id] = Object(id: id, properties: properties, deleted: try row.bool("deleted") ? "deleted" : nil)
             }
             compare(kind: resource.objectName, truth: objects[resource] ?? [], stored: stored, problems: &problems)

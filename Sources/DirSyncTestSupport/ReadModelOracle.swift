@@ -58,6 +58,9 @@ package struct ReadModelOracle: Sendable {
                 if case .strings(let proxies)? = object.properties["proxyAddresses"] {
                     for proxy in proxies where proxy.lowercased().hasPrefix("smtp:") { addresses.insert(String(proxy.dropFirst(5)).lowercased()) }
                 }
+                if type == "user", case .strings(let others)? = object.properties["otherMails"] {
+                    for other in others { addresses.insert(other.lowercased()) }
+                }
                 let groups = Self.walk(from: object.id, over: parents).keys.sorted()
                 for address in addresses where !address.isEmpty {
                     let domain = address.split(separator: "@").last.map(String.init) ?? ""

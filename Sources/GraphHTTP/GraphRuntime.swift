@@ -10,11 +10,14 @@ public struct GraphRuntimeSettings: Sendable {
     public var caFile: String?
     /// The password of an encrypted certificate private key.
     public var certificatePassword: Secret?
+    /// The properties selected and read for each object type.
+    public var schema: DirectorySchema
 
-    public init(credentials: GraphCredentialConfiguration, caFile: String? = nil, certificatePassword: Secret? = nil) {
+    public init(credentials: GraphCredentialConfiguration, caFile: String? = nil, certificatePassword: Secret? = nil, schema: DirectorySchema = .standard) {
         self.credentials = credentials
         self.caFile = caFile
         self.certificatePassword = certificatePassword
+        self.schema = schema
     }
 }
 
@@ -65,7 +68,8 @@ public struct GraphRuntime: Sendable {
         }
         let tokens = EntraTokenProvider(clientID: configuration.clientID, credential: material, endpoints: configuration.endpoints,
                                         transport: transport, deadline: deadline, logger: logger)
-        let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline),
+        let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline,
+                                                          schema: settings.schema),
                                      transport: transport, tokens: tokens, logger: logger, profiler: profiler)
         return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger, profiler: profiler)
     }

@@ -31,7 +31,7 @@ struct PostgresRoundStoreTests {
     }
 
     private func completeFull(_ store: PostgresRoundStore, _ plans: [PagePlan], roundID: Int64, guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> RoundCompletion {
-        try await store.startRound(mode: .full, roundID: roundID)
+        try await store.startRound(mode: .full, roundID: roundID, selection: FieldTable.users.selectedProperties)
         for (index, plan) in plans.dropLast().enumerated() {
             _ = try await store.applyPages(plan, count: 1, nextLink: "https://graph.example/next/\(index)", mode: .full, roundID: roundID)
         }
@@ -39,7 +39,7 @@ struct PostgresRoundStoreTests {
     }
 
     private func completeIncremental(_ store: PostgresRoundStore, _ plan: PagePlan, link: String = "https://graph.example/delta/inc", guard deletionGuard: DeletionGuard = DeletionGuard()) async throws -> (PageWriteResult, RoundCompletion) {
-        try await store.startRound(mode: .incremental, roundID: nil)
+        try await store.startRound(mode: .incremental, roundID: nil, selection: FieldTable.users.selectedProperties)
         return try await store.completeRound(lastPages: plan, count: 1, deltaLink: link, mode: .incremental, roundID: nil, guard: deletionGuard)
     }
 
@@ -80,7 +80,7 @@ struct PostgresRoundStoreTests {
                 total += result
                 return result
             }
-            try await store.startRound(mode: .full, roundID: 7)
+            try await store.startRound(mode: .full, roundID: 7, selection: FieldTable.users.selectedProperties)
             #expect(try await apply([fullUser(alice, name: "alice"), user(bob) { $0.user.displayName = .value("Bob") }]).objectsUpserted == 2)
             #expect(total.rowsCopied == 2)
             // Alice again, right after her page (as a group continues on the next page): she is merged, Carol is COPYed.
@@ -111,7 +111,7 @@ struct PostgresRoundStoreTests {
             #expect(stamps == [7])
 
             // A later full round over existing rows never tries the COPY.
-            try await store.startRound(mode: .full, roundID: 8)
+            try await store.startRound(mode: .full, roundID: 8, selection: FieldTable.users.selectedProperties)
             let later = try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "new")]), count: 1,
                                                       deltaLink: "https://graph.example/d2", mode: .full, roundID: 8, guard: DeletionGuard(allowDeletes: true))
             #expect(later.0.rowsCopied == 0)
@@ -127,7 +127,7 @@ struct PostgresRoundStoreTests {
             let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID(), bob = UUID()
             let plan = DeltaPlanner.plan(.users, objects: [fullUser(alice, name: "alice"), fullUser(bob, name: "bob")])
-            try await store.startRound(mode: .full, roundID: 4)
+            try await store.startRound(mode: .full, roundID: 4, selection: FieldTable.users.selectedProperties)
             // Another session holds the cursor row, so the transaction fails after its rows were COPYed.
             try await blocker.execute("BEGIN")
             try await blocker.execute("SELECT 1 FROM directory.sync_cursors WHERE tenant_id = \(tenant) FOR UPDATE")
@@ -152,7 +152,7 @@ struct PostgresRoundStoreTests {
             let connection = try await database.connect()
             let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
             let alice = UUID()
-            try await store.startRound(mode: .full, roundID: 9)
+            try await store.startRound(mode: .full, roundID: 9, selection: FieldTable.users.selectedProperties)
             var total = try await store.applyPages(DeltaPlanner.plan(.users, objects: [user(alice) { $0.removed = .changed }]), count: 1,
                                                    nextLink: "https://graph.example/n1", mode: .full, roundID: 9)
             total += try await store.applyPages(DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "x")]), count: 1,
@@ -177,7 +177,7 @@ struct PostgresRoundStoreTests {
                 group.memberChanges = slice.map { MemberChange(memberID: $0, memberType: .user, removed: false) }
                 return group
             }
-            try await store.startRound(mode: .full, roundID: 3)
+            try await store.startRound(mode: .full, roundID: 3, selection: FieldTable.users.selectedProperties)
             let first = try await store.applyPages(DeltaPlanner.plan(.groups, objects: [group(team, members[0..<3])]), count: 1,
                                                    nextLink: "https://graph.example/n1", mode: .full, roundID: 3)
             #expect(first.membershipsAdded == 3)
@@ -219,7 +219,7 @@ struct PostgresRoundStoreTests {
             let ids = (0..<12).map { _ in UUID() }
             _ = try await completeFull(store, [DeltaPlanner.plan(.users, objects: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
 
-            try await store.startRound(mode: .incremental, roundID: nil)
+            try await store.startRound(mode: .incremental, roundID: nil, selection: FieldTable.users.selectedProperties)
             _ = try await store.applyPages(DeltaPlanner.plan(.users, objects: [user(ids[0]) { $0.removed = .changed }]), count: 1, nextLink: "https://graph.example/n1", mode: .incremental, roundID: nil)
             #expect(try await row(connection, ids[0])?.optionalDate("deleted_at") == nil, "deletions wait for the round's end")
             #expect(try await store.cursor().nextLink == "https://graph.example/n1")
@@ -293,7 +293,7 @@ struct PostgresRoundStoreTests {
             let ids = (0..<20).map { _ in UUID() }
             _ = try await completeFull(users, [DeltaPlanner.plan(.users, objects: ids.enumerated().map { fullUser($1, name: "u\($0)") })], roundID: 1)
             // The next full round sees all but two: they are swept at the end, not before.
-            try await users.startRound(mode: .full, roundID: 2)
+            try await users.startRound(mode: .full, roundID: 2, selection: FieldTable.users.selectedProperties)
             _ = try await users.applyPages(DeltaPlanner.plan(.users, objects: ids[0..<10].enumerated().map { fullUser($1, name: "u\($0)") }), count: 1, nextLink: "https://graph.example/p2", mode: .full, roundID: 2)
             let live = try await connection.query("SELECT count(*)::int AS n FROM directory.users WHERE deleted_at IS NULL").first!.int("n")
             #expect(live == 20)
@@ -336,7 +336,7 @@ struct PostgresRoundStoreTests {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
-            try await store.startRound(mode: .incremental, roundID: nil)
+            try await store.startRound(mode: .incremental, roundID: nil, selection: FieldTable.users.selectedProperties)
             // A NUL byte is rejected by PostgreSQL mid-COPY: the whole page must roll back.
             let bad = user(UUID()) { $0.user.displayName = .value("nul\u{0}byte") }
             await #expect(throws: PostgresError.self) {
@@ -344,6 +344,57 @@ struct PostgresRoundStoreTests {
             }
             #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.users").first!.int("n") == 0)
             #expect(try await store.cursor().nextLink == nil)
+            await connection.close()
+        }
+    }
+
+    @Test("chosen properties merge key by key: absent keeps a key, null stores JSON null, values are replaced whole; a full round drops keys no longer chosen; the cursor records the properties")
+    func operatorProperties() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let table = FieldTable.users.selecting(attributes: ["preferredLanguage", "onPremisesExtensionAttributes"])
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: table, runID: nil)
+            func person(_ id: UUID, _ values: [String: Patch<FieldValue>]) -> ObjectChange {
+                var change = ObjectChange(id: id, fieldCount: table.fields.count)
+                change[table.index(of: "displayName")!] = .value("Person")
+                for (name, patch) in values { change[table.index(of: name)!] = patch }
+                return change
+            }
+            func attributes(_ id: UUID) async throws -> String {
+                try await connection.query("SELECT attributes::text AS a FROM directory.users WHERE tenant_id = \(tenant) AND id = \(id)").first!.string("a")
+            }
+            let alice = UUID(), bob = UUID()
+            try await store.startRound(mode: .full, roundID: 1, selection: table.selectedProperties)
+            _ = try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [
+                person(alice, ["preferredLanguage": .value(.json(#""de""#)), "onPremisesExtensionAttributes": .value(.json(#"{"extensionAttribute1":"a","extensionAttribute2":"b"}"#))]),
+                person(bob, [:]),
+            ]), count: 1, deltaLink: "https://graph.example/d1", mode: .full, roundID: 1, guard: DeletionGuard())
+            #expect(try await attributes(alice) == #"{"preferredLanguage": "de", "onPremisesExtensionAttributes": {"extensionAttribute1": "a", "extensionAttribute2": "b"}}"#)
+            #expect(try await attributes(bob) == "{}")
+            #expect(try await store.cursor().selectedProperties == table.selectedProperties)
+
+            let (changed, _) = try await completeIncremental(store, DeltaPlanner.plan(.users, objects: [
+                person(alice, ["onPremisesExtensionAttributes": .value(.json(#"{"extensionAttribute1":"c"}"#))]),
+                person(bob, ["preferredLanguage": .null]),
+            ]))
+            #expect(changed.objectsUpserted == 2)
+            #expect(try await attributes(alice) == #"{"preferredLanguage": "de", "onPremisesExtensionAttributes": {"extensionAttribute1": "c"}}"#)
+            #expect(try await attributes(bob) == #"{"preferredLanguage": null}"#)
+            let (same, _) = try await completeIncremental(store, DeltaPlanner.plan(.users, objects: [person(bob, ["preferredLanguage": .null])]),
+                                                          link: "https://graph.example/delta/inc2")
+            #expect(same.objectsUpserted == 0, "a report that changes nothing writes nothing")
+
+            // The operator drops onPremisesExtensionAttributes: the next full round removes its keys.
+            let fewer = FieldTable.users.selecting(attributes: ["preferredLanguage"])
+            let next = PostgresRoundStore(connection: connection, tenantID: tenant, table: fewer, runID: nil)
+            try await next.startRound(mode: .full, roundID: 2, selection: fewer.selectedProperties)
+            _ = try await next.completeRound(lastPages: DeltaPlanner.plan(.users, objects: [
+                { var a = ObjectChange(id: alice, fieldCount: fewer.fields.count); a[fewer.index(of: "displayName")!] = .value("Person"); return a }(),
+                { var b = ObjectChange(id: bob, fieldCount: fewer.fields.count); b[fewer.index(of: "displayName")!] = .value("Person"); return b }(),
+            ]), count: 1, deltaLink: "https://graph.example/d2", mode: .full, roundID: 2, guard: DeletionGuard())
+            #expect(try await attributes(alice) == #"{"preferredLanguage": "de"}"#)
+            #expect(try await attributes(bob) == #"{"preferredLanguage": null}"#)
+            #expect(try await next.cursor().selectedProperties == fewer.selectedProperties)
             await connection.close()
         }
     }

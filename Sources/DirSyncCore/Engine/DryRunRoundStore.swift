@@ -28,13 +28,14 @@ public final class DryRunRoundStore: RoundStore {
         return try await reading.cursor()
     }
 
-    public func beginProgress(expectedTotal: Int?) async throws {}
+    public func beginProgress(expectedTotal: Int?, note: String?) async throws {}
 
     public func recordExpectedTotal(_ total: Int) async throws {}
 
-    public func startRound(mode: RoundMode, roundID: Int64?) async throws {
+    public func startRound(mode: RoundMode, roundID: Int64?, selection: [String]) async throws {
         var cursor = try await cursor()
         (cursor.roundMode, cursor.roundID, cursor.nextLink, cursor.roundPages, cursor.pendingDeltaLink) = (mode, roundID, nil, 0, nil)
+        cursor.selectedProperties = selection
         state.withLock { state in
             state.cursor = cursor
             if mode == .full { (state.seen, state.removed) = ([], []) }

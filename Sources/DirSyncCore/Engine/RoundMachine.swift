@@ -14,11 +14,13 @@ public struct RoundMachine: Sendable {
     public enum Action: Sendable, Equatable {
         /// Resolve the deletions a round halted by the guard left staged; report with ``haltedResolved(_:)``.
         case resolveHalted(DeletionGuard)
-        /// Record that a round starts (a full one discards deletions staged by an unfinished earlier one);
-        /// `note` says why, for the log, when it is not the usual start. Report with ``roundStarted()``.
-        case startRound(mode: RoundMode, roundID: Int64?, note: String?)
-        /// Begin this run's live progress for the resource; report with ``progressBegun()``.
-        case beginProgress
+        /// Record that a round starts with the properties `selection` (a full one discards deletions
+        /// staged by an unfinished earlier one); `note` says why, for the log, when it is not the usual
+        /// start. Report with ``roundStarted()``.
+        case startRound(mode: RoundMode, roundID: Int64?, note: String?, selection: [String])
+        /// Begin this run's live progress for the resource, showing `note` (why the round is not the
+        /// usual one) while it runs; report with ``progressBegun()``.
+        case beginProgress(note: String?)
         /// Start fetching pages at `link` (and ask Graph for the object count when `countObjects`),
         /// then take the first batch; report with ``received(_:requests:countedTotal:)`` or ``failed(_:now:)``.
         case fetch(link: String, countObjects: Bool)
@@ -56,6 +58,9 @@ public struct RoundMachine: Sendable {
     public let options: RoundOptions
     /// The first link of a full round (the resource's delta URL with `$select`).
     public let initialLink: String
+    /// The properties that link selects (``FieldTable/selectedProperties``): a stored link made with
+    /// others is not continued.
+    public let selection: [String]
 
     private var state = State.idle
     /// The round in progress.
@@ -70,10 +75,21 @@ public struct RoundMachine: Sendable {
     /// A write waiting for the object count to be recorded first.
     private var pendingWrite: Action?
 
-    public init(resource: DirectoryResource, options: RoundOptions, initialLink: String) {
+    public init(resource: DirectoryResource, options: RoundOptions, initialLink: String, selection: [String]) {
         self.resource = resource
         self.options = options
         self.initialLink = initialLink
+        self.selection = selection.sorted()
+    }
+
+    /// Why a stored link cannot be continued with this run's properties, or `nil` when it can:
+    /// `resync: selected properties changed (+employeeId, -department)`.
+    public static func selectionChange(from stored: [String]?, to selection: [String]) -> String? {
+        guard let stored else { return "resync: the stored delta state does not record which properties it reads" }
+        let (before, after) = (Set(stored), Set(selection))
+        guard before != after else { return nil }
+        let changes = after.subtracting(before).sorted().map { "+" + $0 } + before.subtracting(after).sorted().map { "-" + $0 }
+        return "resync: selected properties changed (\(changes.joined(separator: ", ")))"
     }
 
     /// The id a full round starting at `now` stamps on the rows it sees: unique per (tenant,
@@ -92,24 +108,37 @@ public struct RoundMachine: Sendable {
             state = .resolvingHalted
             return .resolveHalted(options.deletionGuard)
         }
-        if !options.forceFull, let resumedMode = cursor.roundMode, let next = cursor.nextLink {
+        let changed = Self.selectionChange(from: cursor.selectedProperties, to: selection)
+        if !options.forceFull, changed == nil, let resumedMode = cursor.roundMode, let next = cursor.nextLink {
             (mode, roundID, link) = (resumedMode, cursor.roundID, next)
             report = RoundReport(resource: resource, start: .resumed, mode: resumedMode)
             state = .beginning
-            return .beginProgress
+            return .beginProgress(note: nil)
         }
-        if !options.forceFull, let deltaLink = cursor.deltaLink, let at = cursor.deltaLinkAt,
+        if !options.forceFull, changed == nil, let deltaLink = cursor.deltaLink, let at = cursor.deltaLinkAt,
            now.timeIntervalSince(at) < options.deltaLinkLifetime {
             (mode, roundID, link) = (.incremental, nil, deltaLink)
             report = RoundReport(resource: resource, start: .incremental, mode: .incremental)
             state = .starting
-            return .startRound(mode: .incremental, roundID: nil, note: nil)
+            return .startRound(mode: .incremental, roundID: nil, note: nil, selection: selection)
         }
-        let start: RoundStart = cursor.deltaLink == nil || options.forceFull ? .full : .resync
+        let start: RoundStart
+        let note: String?
+        if options.forceFull || (cursor.deltaLink == nil && cursor.nextLink == nil) {
+            (start, note) = (.full, nil)
+        } else if let changed {
+            // A first round left unfinished with other properties restarts as a first round.
+            (start, note) = (cursor.deltaLink == nil ? .full : .propertiesChanged, changed)
+        } else if cursor.deltaLink == nil {
+            (start, note) = (.full, nil)
+        } else {
+            (start, note) = (.resync, "resync: the stored delta state is older than Graph keeps it; starting a full round")
+        }
         (mode, roundID, link) = (.full, Self.roundID(startingAt: now), initialLink)
         report = RoundReport(resource: resource, start: start, mode: .full)
+        report!.note = note
         state = .starting
-        return .startRound(mode: .full, roundID: roundID, note: start == .resync ? "stored delta state is too old; starting a full round" : nil)
+        return .startRound(mode: .full, roundID: roundID, note: note, selection: selection)
     }
 
     /// The halted round's deletions were resolved.
@@ -132,7 +161,7 @@ public struct RoundMachine: Sendable {
     public mutating func roundStarted() -> Action {
         precondition(state == .starting, "roundStarted while \(state)")
         state = .beginning
-        return .beginProgress
+        return .beginProgress(note: report?.note)
     }
 
     /// Live progress began: fetch from the round's link.
@@ -217,12 +246,14 @@ public struct RoundMachine: Sendable {
             // A new id, even if the clock has not moved since the attempt it replaces.
             (mode, roundID, link) = (.full, max(Self.roundID(startingAt: now), (roundID ?? 0) + 1), initialLink)
             var restarted = RoundReport(resource: resource, start: .resync, mode: .full)
+            let note = "resync: Graph no longer has the delta state (\(graph.serverCode ?? "410")); starting a full round"
+            restarted.note = note
             restarted.absorb(report!)
             restarted.expectedTotal = nil
             report = restarted
             pendingWrite = nil
             state = .starting
-            return .startRound(mode: .full, roundID: roundID, note: "Graph requires a full resync (\(graph.serverCode ?? "410"))")
+            return .startRound(mode: .full, roundID: roundID, note: note, selection: selection)
         }
         state = .done
         return .fail(FailureBox(error))

@@ -40,6 +40,12 @@ public enum RoundStart: String, Sendable, Equatable {
     case resumed
     /// Releasing a round the deletion guard halted earlier.
     case haltedRelease = "halted_release"
+    /// A full round because the properties to read changed since the stored deltaLink was made
+    /// (Graph bakes `$select` into it): a planned resync.
+    case propertiesChanged = "properties_changed"
+
+    /// Whether the round replaces delta state that existed (Graph's 410, age, a property change).
+    public var isResync: Bool { self == .resync || self == .propertiesChanged }
 }
 
 /// What one resource's round did.
@@ -65,6 +71,8 @@ public struct RoundReport: Sendable, Equatable {
     public var objectsSeen = 0
     /// `nil` while running; set when the round ended.
     public var completion: RoundCompletion?
+    /// Why the round is not the usual one (a resync and its cause), for the log, the run record and status.
+    public var note: String?
 
     public init(resource: DirectoryResource, start: RoundStart, mode: RoundMode) {
         self.resource = resource
@@ -84,6 +92,7 @@ public struct RoundReport: Sendable, Equatable {
         deletionsPlanned = later.deletionsPlanned
         diagnostics += later.diagnostics
         if later.completion != nil { completion = later.completion }
+        note = note ?? later.note
         if later.mode == .full { mode = .full }
     }
 

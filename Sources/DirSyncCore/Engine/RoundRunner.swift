@@ -33,7 +33,8 @@ public struct RoundRunner: Sendable {
     /// - Parameter progress: called after every committed transaction with the report so far.
     public func run(_ options: RoundOptions, progress: @Sendable (RoundReport) -> Void = { _ in }) async throws -> RoundReport {
         let store: any RoundStore = options.dryRun ? DryRunRoundStore(reading: self.store, time: time) : self.store
-        var machine = RoundMachine(resource: resource, options: options, initialLink: source.initialDeltaURL(resource))
+        var machine = RoundMachine(resource: resource, options: options, initialLink: source.initialDeltaURL(resource),
+                                   selection: source.selectedProperties(resource))
         var fetch: Fetch?
         defer { fetch?.cancel() }
         var action = machine.start(cursor: try await store.cursor(), now: time.now())
@@ -41,14 +42,14 @@ public struct RoundRunner: Sendable {
             switch action {
             case .resolveHalted(let deletionGuard):
                 action = machine.haltedResolved(try await store.resolveHalted(guard: deletionGuard))
-            case .startRound(let mode, let roundID, let note):
+            case .startRound(let mode, let roundID, let note, let selection):
                 fetch?.cancel()
                 fetch = nil
                 if let note { logger.warning("\(note)", metadata: ["resource": "\(resource)"]) }
-                try await store.startRound(mode: mode, roundID: roundID)
+                try await store.startRound(mode: mode, roundID: roundID, selection: selection)
                 action = machine.roundStarted()
-            case .beginProgress:
-                try await store.beginProgress(expectedTotal: nil)
+            case .beginProgress(let note):
+                try await store.beginProgress(expectedTotal: nil, note: note)
                 action = machine.progressBegun()
             case .fetch(let link, let countObjects):
                 fetch?.cancel()

@@ -58,7 +58,7 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
             case .throttled, .throttledBeyondDeadline: kind = .throttled
             case .transport, .serverError: kind = .transport
             case .malformedResponse, .linkLoop, .foreignLink, .unexpectedStatus, .badRequest, .notFound, .resyncRequired: kind = .graphProtocol
-            case .configuration, .unknownTenant, .unknownDomain, .invalidScope: kind = .configuration
+            case .configuration, .unknownTenant, .unknownDomain, .invalidScope, .unknownProperty: kind = .configuration
             default: kind = .other
             }
             return SyncFailure(kind: kind, message: graph.description)

@@ -184,7 +184,7 @@ public struct TenantMachine: Sendable {
             }
         }
         let starts = result.rounds.map(\.start)
-        result.mode = starts.contains(.resync) ? .resync : result.rounds.contains { $0.mode == .full } ? .full : .incremental
+        result.mode = starts.contains(where: \.isResync) ? .resync : result.rounds.contains { $0.mode == .full } ? .full : .incremental
         if let failure = result.failure {
             result.state = failure.kind == .interrupted ? .interrupted : .failed
         } else if let verdict = result.rounds.compactMap(\.haltedVerdict).first {

@@ -55,6 +55,11 @@ public struct TenantSyncResult: Sendable, Equatable {
     public var membershipsAdded: Int { rounds.reduce(0) { $0 + $1.written.membershipsAdded } }
     public var membershipsRemoved: Int { rounds.reduce(0) { $0 + $1.written.membershipsRemoved + $1.membershipsSwept } }
     public var deletionsPlanned: Int { rounds.reduce(0) { $0 + $1.deletionsPlanned } }
+    /// Why rounds were not the usual ones (resyncs and their causes), by resource; `nil` when all were.
+    public var reason: String? {
+        let notes = rounds.compactMap { round in round.note.map { "\(round.resource.rawValue): \($0)" } }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
 }
 
 /// Carries out a ``TenantMachine``'s actions for one tenant: the ledger (lock, run records, domain

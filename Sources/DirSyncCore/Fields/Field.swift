@@ -15,6 +15,16 @@ public enum FieldKind: Sendable, Equatable {
     /// A single-valued relationship that delta reports as `<name>@delta` (Graph's `manager@delta`):
     /// the related object's id, stored as `uuid`; an entry carrying `@removed` clears it.
     case reference
+    /// A property the operator chose (`DIRSYNC_USER_PROPERTIES`): any JSON value, kept under its
+    /// Graph name in the object's `attributes` jsonb column and replaced whole; an explicit `null`
+    /// is kept as JSON `null`. Not a contract column of its own.
+    case attribute
+
+    /// Whether a full round that does not report the field clears it. Graph reports a relationship
+    /// (`manager@delta`) only while it exists, so a full round, which reports every object as it is
+    /// now, says "none" by leaving it out; a property it leaves out was never set, and a value stored
+    /// earlier stays.
+    public var absentInFullRoundMeansNone: Bool { self == .reference }
 
     /// The PostgreSQL type of the column.
     public var sqlType: String {
@@ -24,6 +34,7 @@ public enum FieldKind: Sendable, Equatable {
         case .textCollection: "text[]"
         case .timestamp: "timestamptz"
         case .reference: "uuid"
+        case .attribute: "jsonb"
         }
     }
 }
@@ -42,6 +53,11 @@ public struct Field: Sendable, Equatable {
         self.graphName = graphName
         self.column = column
         self.kind = kind
+    }
+
+    /// An operator-chosen property, stored in the `attributes` column.
+    public static func attribute(_ graphName: String) -> Field {
+        Field(graphName, FieldTable.attributesColumn, .attribute)
     }
 
     /// The JSON key the value arrives under: the name, or `<name>@delta` for a relationship.

@@ -8,6 +8,8 @@ public enum FieldValue: Sendable, Hashable {
     case texts([String])
     /// A related object's id (``FieldKind/reference``).
     case reference(UUID)
+    /// Any JSON value as compact JSON text (``FieldKind/attribute``).
+    case json(String)
 }
 
 extension FieldValue: ExpressibleByStringInterpolation, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
@@ -24,6 +26,7 @@ extension FieldValue: CustomStringConvertible {
         case .boolean(let value): "\(value)"
         case .texts(let texts): "\(texts)"
         case .reference(let id): id.uuidString.lowercased()
+        case .json(let text): text
         }
     }
 }

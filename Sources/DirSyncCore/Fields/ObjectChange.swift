@@ -57,6 +57,27 @@ public struct ObjectChange: Sendable, Equatable {
 
     /// Whether any field is present.
     public var carriesProperties: Bool { values.contains(where: \.isPresent) }
+
+    /// The operator-chosen properties this report carries, as one JSON object keyed by Graph name
+    /// (an explicit null as JSON `null`), to merge over the stored `attributes`; `nil` when it carries
+    /// none of them.
+    public func attributesPatch(_ table: FieldTable) -> String? {
+        var text = ""
+        for index in table.fields.indices.dropFirst(table.contractFieldCount) {
+            let json: String
+            switch values[index] {
+            case .absent: continue
+            case .null: json = "null"
+            case .value(.json(let value)): json = value
+            case .value(let other): json = JSONText.string(other.description)
+            }
+            text.append(text.isEmpty ? "{" : ",")
+            JSONText.appendQuoted(table.fields[index].graphName, to: &text)
+            text.append(":")
+            text.append(json)
+        }
+        return text.isEmpty ? nil : text + "}"
+    }
 }
 
 extension ObjectChange: CustomStringConvertible {

@@ -48,23 +48,3 @@ public enum Base64URL {
         return Data(base64Encoded: base64).map { Array($0) }
     }
 }
-
-/// Minimal JSON text helpers for the few documents the client writes by hand.
-enum JSONText {
-    /// `value` as a JSON string literal.
-    static func string(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}

@@ -118,7 +118,9 @@ struct ValidatedPage: Sendable {
 }
 
 /// Finds a key's slot among a table's keys: first by byte length, then byte for byte. Slots are the
-/// fields' positions, then `id`, `@removed` and `members@delta`.
+/// fields' positions, then `id`, `@removed` and `members@delta`. Operator-chosen properties also
+/// match in any letter case: Graph reads `$select` without regard to case and answers with its own
+/// spelling.
 struct KeyIndex {
     let slotCount: Int
     let idSlot: Int
@@ -126,6 +128,8 @@ struct KeyIndex {
     let membersSlot: Int
     /// Keys by their UTF-8 length.
     private let byLength: [Int: [(key: [UInt8], slot: Int)]]
+    /// Operator-chosen properties by their lower-cased name.
+    private let attributes: [String: Int]
 
     init(_ table: FieldTable) {
         let fieldCount = table.fields.count
@@ -134,19 +138,22 @@ struct KeyIndex {
         keys += [(Array("id".utf8), idSlot), (Array("@removed".utf8), removedSlot)]
         if table.readsMembers { keys.append((Array("members@delta".utf8), membersSlot)) }
         byLength = Dictionary(grouping: keys, by: \.0.count).mapValues { $0.map { (key: $0.0, slot: $0.1) } }
+        attributes = Dictionary(table.fields.indices.dropFirst(table.contractFieldCount).map { (table.fields[$0].graphName.lowercased(), $0) },
+                                uniquingKeysWith: { first, _ in first })
     }
 
     func slot(of key: JSONSpan, in scanner: JSONSpanScanner) -> Int? {
         if let raw = scanner.rawStringBytes(key) {
-            guard let candidates = byLength[raw.count] else { return nil }
-            for candidate in candidates where candidate.key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
-                return candidate.slot
+            if let candidates = byLength[raw.count] {
+                for candidate in candidates where candidate.key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+                    return candidate.slot
+                }
             }
-            return nil
+            return attributes.isEmpty ? nil : attributes[String(decoding: raw, as: UTF8.self).lowercased()]
         }
         // A key written with escapes: compare its decoded text.
-        let text = Array(scanner.string(key).utf8)
-        return byLength[text.count]?.first { $0.key == text }?.slot
+        let text = scanner.string(key)
+        return byLength[text.utf8.count]?.first { $0.key == Array(text.utf8) }?.slot ?? attributes[text.lowercased()]
     }
 }
 
@@ -244,6 +251,41 @@ struct SpanEntryReader {
                 return .absent
             }
             return .value(.reference(uuid))
+        case .attribute:
+            var text = ""
+            writeJSON(span, key: key, into: &text)
+            return .value(.json(text))
+        }
+    }
+
+    /// Writes the value at `span` as compact JSON (a trailing comma the scanner tolerates is dropped,
+    /// strings are re-escaped without NUL characters, which PostgreSQL's jsonb cannot hold).
+    private mutating func writeJSON(_ span: JSONSpan, key: String, into out: inout String) {
+        switch span.kind {
+        case .null: out.append("null")
+        case .bool: out.append(scanner.bytes[span.start] == UInt8(ascii: "t") ? "true" : "false")
+        case .number: out.append(scanner.rawText(span))
+        case .string: JSONText.appendQuoted(withoutNUL(scanner.string(span), key), to: &out)
+        case .array:
+            out.append("[")
+            var first = true
+            scanner.elements(span) { element in
+                if !first { out.append(",") }
+                first = false
+                writeJSON(element, key: key, into: &out)
+            }
+            out.append("]")
+        case .object:
+            out.append("{")
+            var first = true
+            scanner.members(span) { name, value in
+                if !first { out.append(",") }
+                first = false
+                JSONText.appendQuoted(withoutNUL(scanner.string(name), key), to: &out)
+                out.append(":")
+                writeJSON(value, key: key, into: &out)
+            }
+            out.append("}")
         }
     }
 

@@ -61,6 +61,15 @@ public struct GraphErrorBody: Sendable, Equatable {
 }
 
 extension GraphError {
+    /// The property named by Graph's "Could not find a property named 'X' on type 'Y'." message.
+    static func unknownProperty(_ message: String?) -> String? {
+        guard let message, let start = message.range(of: "Could not find a property named '") else { return nil }
+        let rest = message[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        let name = String(rest[..<end])
+        return name.isEmpty ? nil : name
+    }
+
     /// Classifies a non-2xx Graph response.
     ///
     /// - Parameters:
@@ -103,6 +112,15 @@ extension GraphError {
         case 500...599:
             return make(.serverError, "Graph kept failing with a server error (HTTP \(status))",
                         fix: "transient on Microsoft's side; the next run retries")
+        case 400 where unknownProperty(body?.message) != nil:
+            let name = unknownProperty(body?.message)!
+            if case .delta(let resource) = operation, DirectorySchema.standard[resource][name] == nil {
+                let setting = resource == .groups ? "DIRSYNC_GROUP_PROPERTIES (or --group-properties)" : "DIRSYNC_USER_PROPERTIES (or --user-properties)"
+                return make(.unknownProperty, "Graph does not know the property '\(name)' of \(resource.rawValue); nothing was changed",
+                            fix: "correct or remove '\(name)' in \(setting); a directory extension must belong to an application of this tenant")
+            }
+            return make(.unknownProperty, "Graph does not know the property '\(name)' that dirsync reads (this Graph endpoint lacks it); nothing was changed",
+                        fix: "report it: dirsync reads this property in every cloud it supports")
         case 400...499:
             return make(.badRequest, "Graph rejected the request (HTTP \(status))")
         default:

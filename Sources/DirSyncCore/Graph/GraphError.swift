@@ -15,6 +15,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
             case appNotInTenant, invalidClientSecret, expiredClientSecret, invalidCertificate
             case federatedCredentialMismatch, unknownTenant, credentialNotSent, appDisabled
             case tokenRequestLoop, conditionalAccess, adminConsentRequired, invalidScope, tokenRequestFailed
+            case unknownProperty
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -33,6 +34,8 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
         public static let notFound = Code(.notFound)
         /// Another 4xx that retrying cannot fix.
         public static let badRequest = Code(.badRequest)
+        /// 400 "Could not find a property named '…'": a selected property Graph does not know.
+        public static let unknownProperty = Code(.unknownProperty)
         /// 5xx after all attempts.
         public static let serverError = Code(.serverError)
         /// A status the client does not expect (1xx, 3xx).

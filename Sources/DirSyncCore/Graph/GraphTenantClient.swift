@@ -17,6 +17,11 @@ public struct GraphTenantClient: Sendable {
         client.configuration.endpoints.initialDeltaURL(client.configuration.schema[resource])
     }
 
+    /// The properties ``initialDeltaURL(_:)`` selects.
+    public func selectedProperties(_ resource: DirectoryResource) -> [String] {
+        client.configuration.schema[resource].selectedProperties
+    }
+
     /// Fetches and decodes one delta page.
     ///
     /// - Parameter link: ``initialDeltaURL(_:)`` or a stored nextLink/deltaLink, used exactly as given.

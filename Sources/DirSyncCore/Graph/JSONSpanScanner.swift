@@ -378,7 +378,11 @@ struct JSONSpanScanner {
         return ok ? UUID(uuid: out) : UUID(uuidString: string(span))
     }
 
-    /// The value as `JSONSerialization` would produce it, for diagnostics (error paths only).
+    /// The bytes of a value exactly as the document spells them (a number's digits, for instance).
+    func rawText(_ span: JSONSpan) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[span.start..<span.end]), as: UTF8.self)
+    }
+
     /// A number as diagnostics print it (the way Foundation's `NSNumber` prints the value), so the
     /// message reads the same whichever JSON reader produced it.
     func numberText(_ span: JSONSpan) -> String {

@@ -3,6 +3,8 @@
 public protocol DeltaSource: Sendable {
     /// The first link of a full round for `resource`.
     func initialDeltaURL(_ resource: DirectoryResource) -> String
+    /// The properties that link selects (``FieldTable/selectedProperties``).
+    func selectedProperties(_ resource: DirectoryResource) -> [String]
     /// Fetches one page at `link` (an initial URL, a nextLink or a deltaLink, used exactly as given).
     func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo)
     /// Fetches one page at `link` and checks it, with its objects read later: a round can ask for the

@@ -24,11 +24,15 @@ public struct SyncCursor: Sendable, Equatable {
     public var roundPages: Int
     /// A completed round's deltaLink held back because the deletion guard halted its deletions.
     public var pendingDeltaLink: String?
+    /// The properties (``FieldTable/selectedProperties``) the newest stored link was made with: the
+    /// round in progress's, else the deltaLink's; `nil` when not recorded.
+    public var selectedProperties: [String]?
 
     public init(
         deltaLink: String? = nil, deltaLinkAt: Date? = nil, roundMode: RoundMode? = nil, nextLink: String? = nil,
-        roundID: Int64? = nil, roundPages: Int = 0, pendingDeltaLink: String? = nil
+        roundID: Int64? = nil, roundPages: Int = 0, pendingDeltaLink: String? = nil, selectedProperties: [String]? = nil
     ) {
+        self.selectedProperties = selectedProperties
         self.deltaLink = deltaLink
         self.deltaLinkAt = deltaLinkAt
         self.roundMode = roundMode
@@ -82,13 +86,14 @@ public enum RoundCompletion: Sendable, Equatable {
 public protocol RoundStore: Sendable {
     /// The stored cursor (empty before the first round). Reads only.
     func cursor() async throws -> SyncCursor
-    /// Starts this run's live progress for the resource (`expectedTotal`: objects a full round expects).
-    func beginProgress(expectedTotal: Int?) async throws
+    /// Starts this run's live progress for the resource (`expectedTotal`: objects a full round
+    /// expects; `note`: why the round is not the usual one, shown while it runs).
+    func beginProgress(expectedTotal: Int?, note: String?) async throws
     /// Records how many objects the running full round expects, once Graph's count arrived.
     func recordExpectedTotal(_ total: Int) async throws
-    /// Records that a round starts. A full round also discards deletions staged by an unfinished
-    /// earlier round, because its sweep recomputes them.
-    func startRound(mode: RoundMode, roundID: Int64?) async throws
+    /// Records that a round starts, reading the properties `selection`. A full round also discards
+    /// deletions staged by an unfinished earlier round, because its sweep recomputes them.
+    func startRound(mode: RoundMode, roundID: Int64?, selection: [String]) async throws
     /// Applies the plan of `count` consecutive pages, none of them the round's last, and stores
     /// `nextLink` (the last page's) as the resume point.
     func applyPages(_ plan: PagePlan, count: Int, nextLink: String, mode: RoundMode, roundID: Int64?) async throws -> PageWriteResult

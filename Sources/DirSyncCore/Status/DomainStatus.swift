@@ -22,6 +22,8 @@ public struct DomainStatus: Sendable, Equatable {
         public var percent: Double?
         /// Seconds left at the current rate, for full rounds.
         public var etaSeconds: Double?
+        /// Why rounds in progress are not the usual ones, by resource (`users: resync: selected properties changed (+preferredLanguage)`).
+        public var note: String? = nil
     }
 
     public var domain: String
@@ -70,6 +72,7 @@ public struct DomainStatus: Sendable, Equatable {
         if running {
             status.state = .running
             status.progress = progress(facts.progress.filter { $0.runID == facts.lastRun?.runID }, now: now)
+            status.message = status.progress?.note
             status.lastRunDurationSeconds = facts.lastRun.map { now.timeIntervalSince($0.startedAt) }
         } else if let problem = facts.domain.problem {
             status.state = .failed
@@ -166,6 +169,8 @@ public struct DomainStatus: Sendable, Equatable {
             percent = (done / Double(total) * 1000).rounded() / 10
             eta = rate > 0 ? (Double(total) - done) / rate : nil
         }
-        return Progress(phase: phase, pages: pages, objects: objects, rate: rate, elapsedSeconds: elapsed, percent: percent, etaSeconds: eta)
+        let notes = rows.sorted { $0.resource < $1.resource }.compactMap { row in row.note.map { "\(row.resource.rawValue): \($0)" } }
+        return Progress(phase: phase, pages: pages, objects: objects, rate: rate, elapsedSeconds: elapsed, percent: percent, etaSeconds: eta,
+                        note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 }

@@ -15,10 +15,13 @@ public struct RunRecord: Sendable, Equatable {
     public var errorMessage: String?
     public var deletionsPending: Int?
     public var deletionLimit: Int?
+    /// Why its rounds were not the usual ones (resyncs and their causes), by resource.
+    public var reason: String?
 
     public init(runID: Int64, startedAt: Date, finishedAt: Date? = nil, mode: String, state: String, pages: Int = 0, objectsUpserted: Int = 0,
                 objectsDeleted: Int = 0, throttled: Int = 0, errorClass: String? = nil, errorMessage: String? = nil,
-                deletionsPending: Int? = nil, deletionLimit: Int? = nil) {
+                deletionsPending: Int? = nil, deletionLimit: Int? = nil, reason: String? = nil) {
+        self.reason = reason
         self.runID = runID
         self.startedAt = startedAt
         self.finishedAt = finishedAt
@@ -46,8 +49,12 @@ public struct ProgressRecord: Sendable, Equatable {
     public var expectedTotal: Int?
     public var startedAt: Date
     public var updatedAt: Date
+    /// Why the round is not the usual one (a resync and its cause).
+    public var note: String?
 
-    public init(resource: DirectoryResource, runID: Int64, phase: ProgressPhase, pages: Int, objects: Int, expectedTotal: Int?, startedAt: Date, updatedAt: Date) {
+    public init(resource: DirectoryResource, runID: Int64, phase: ProgressPhase, pages: Int, objects: Int, expectedTotal: Int?, startedAt: Date, updatedAt: Date,
+                note: String? = nil) {
+        self.note = note
         self.resource = resource
         self.runID = runID
         self.phase = phase

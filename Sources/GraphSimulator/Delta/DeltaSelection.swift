@@ -35,7 +35,7 @@ public struct DeltaSelection: Sendable, Equatable {
     ]
     /// Group properties and relationships Graph knows but the simulator does not model.
     public static let unmodelledGroupProperties: Set<String> = [
-        "classification", "securityIdentifier", "owners", "membershipRule", "renewedDateTime", "expirationDateTime",
+        "securityIdentifier", "owners", "membershipRule", "renewedDateTime", "expirationDateTime",
         "isAssignableToRole", "onPremisesSamAccountName", "onPremisesSecurityIdentifier", "onPremisesLastSyncDateTime",
         "preferredDataLocation", "theme", "uniqueName", "membershipRuleProcessingState", "deletedDateTime",
         "onPremisesDomainName", "onPremisesNetBiosName", "resourceProvisioningOptions", "resourceBehaviorOptions",

@@ -108,19 +108,22 @@ public enum UserProperty {
     static let usageLocation = 25, city = 26, country = 27, onPremisesExtensionAttributes = 28
 }
 
-/// Ordinals of the modelled group properties (the first seven are the dirsync contract).
+/// Ordinals of the modelled group properties (the first seven are the dirsync contract; `classification`
+/// is one an operator may choose to add).
 public enum GroupProperty {
     /// Property names, in ordinal order.
     public static let names = ["displayName", "description", "mail", "mailNickname", "mailEnabled", "securityEnabled",
-                               "groupTypes", "visibility", "createdDateTime", "onPremisesSyncEnabled", "proxyAddresses"]
+                               "groupTypes", "visibility", "createdDateTime", "onPremisesSyncEnabled", "proxyAddresses",
+                               "classification"]
     /// Property types, in ordinal order.
     public static let types: [PropertyType] = [.string, .string, .string, .string, .bool, .bool, .strings,
-                                               .string, .string, .bool, .strings]
+                                               .string, .string, .bool, .strings, .string]
     /// Properties stored for every group; the others of a generated group come from the seed.
     public static let storedCount = 7
 
     static let displayName = 0, description = 1, mail = 2, mailNickname = 3, mailEnabled = 4, securityEnabled = 5
     static let groupTypes = 6, visibility = 7, createdDateTime = 8, onPremisesSyncEnabled = 9, proxyAddresses = 10
+    static let classification = 11
 }
 
 /// Ordinals of the modelled organisational contact properties.

@@ -118,9 +118,10 @@ extension TenantGenerator {
         return d
     }
 
-    /// The derived properties (ordinals 7…10) of generated group `group`, given its contract values as generated:
+    /// The derived properties (ordinals 7…11) of generated group `group`, given its contract values as generated:
     /// Microsoft 365 groups have a visibility, mail-enabled groups proxy addresses, about a third of the other
-    /// groups are synchronised from on-premises, and every group has a creation time.
+    /// groups are synchronised from on-premises, every group has a creation time, and a quarter carry a
+    /// classification.
     static func derivedGroupValues(seed: UInt64, tenant: Int, group g: Int, stored v: [PropertyValue]) -> [PropertyValue] {
         var rng = objectRandom(seed: seed, tenant: tenant, object: g, kind: 1)
         var d = [PropertyValue](repeating: .unset, count: GroupProperty.names.count - GroupProperty.storedCount)
@@ -145,6 +146,7 @@ extension TenantGenerator {
         } else if rng.chance(0.6) {
             set(GroupProperty.proxyAddresses, .strings([]))
         }
+        if rng.chance(0.25) { set(GroupProperty.classification, .string(rng.pick(["General", "Confidential", "Highly Confidential"]))) }
         return d
     }
 

@@ -59,7 +59,7 @@ public final class PostgresSyncLedger: SyncLedger {
                 pages = \(result.pages), requests = \(result.requests), objects_upserted = \(result.objectsUpserted),
                 objects_deleted = \(result.objectsDeleted), memberships_added = \(result.membershipsAdded),
                 memberships_removed = \(result.membershipsRemoved), throttled = \(result.throttled),
-                error_class = \(result.failure?.kind.rawValue), error_message = \(result.failure?.message),
+                error_class = \(result.failure?.kind.rawValue), error_message = \(result.failure?.message), reason = \(result.reason),
                 deletions_pending = \(verdict.map { _ in result.deletionsPlanned }), deletion_limit = \(verdict?.limit)
             WHERE run_id = \(runID)
             """, name: "finish run")

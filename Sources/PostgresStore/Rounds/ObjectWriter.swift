@@ -30,6 +30,14 @@ final class ObjectWriter: Sendable {
         policy.withLock { $0 = fresh }
     }
 
+    /// Drops `attributes` keys no longer chosen, once a full round read every object with the current choice.
+    func dropUnchosenAttributes(on tx: PostgresConnection) async throws {
+        guard let sql = table.dropUnchosenAttributes else { return }
+        let chosen = table.fields.attributeFields.map(\.graphName)
+        try await tx.execute(SQL(unsafeSQL: sql.text, binds: [tenantID.postgresText, chosen.postgresText]),
+                             name: "drop unchosen attributes")
+    }
+
     /// A write transaction rolled back: the session's staging tables and the policy's beliefs about
     /// the rows are gone with it.
     func rolledBack() {
@@ -53,7 +61,7 @@ final class ObjectWriter: Sendable {
         if !route.copy.isEmpty {
             let rows = tx.profiler.measure(.write) {
                 var rows = CopyBuffer()
-                for index in route.copy { rows.appendNew(objects[index], tenant: tenantID, round: stamp) }
+                for index in route.copy { rows.appendNew(objects[index], table, tenant: tenantID, round: stamp) }
                 return rows
             }
             if let inserted = try await copyNewRows(table.copyNew, rows, on: tx) {
@@ -78,7 +86,7 @@ final class ObjectWriter: Sendable {
     private func merge(_ objects: [ObjectChange], stamp: Int64?, on tx: PostgresConnection) async throws -> Int {
         let staged = tx.profiler.measure(.write) {
             var staged = CopyBuffer()
-            for object in objects { staged.appendStaged(object) }
+            for object in objects { staged.appendStaged(object, table) }
             return staged
         }
         try await tx.copyIn(table.copyStage, buffer: staged)

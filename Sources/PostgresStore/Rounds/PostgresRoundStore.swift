@@ -32,16 +32,16 @@ public final class PostgresRoundStore: RoundStore {
         try await cursorRows.read(on: connection)
     }
 
-    public func startRound(mode: RoundMode, roundID: Int64?) async throws {
+    public func startRound(mode: RoundMode, roundID: Int64?, selection: [String]) async throws {
         try await objects.startRound(mode: mode, on: connection)
         try await connection.withTransaction { tx in
             if mode == .full { try await deletions.discard(on: tx) }
-            try await cursorRows.start(mode: mode, roundID: roundID, on: tx)
+            try await cursorRows.start(mode: mode, roundID: roundID, selection: selection, on: tx)
         }
     }
 
-    public func beginProgress(expectedTotal: Int?) async throws {
-        try await cursorRows.beginProgress(expectedTotal: expectedTotal, on: connection)
+    public func beginProgress(expectedTotal: Int?, note: String?) async throws {
+        try await cursorRows.beginProgress(expectedTotal: expectedTotal, note: note, on: connection)
     }
 
     public func recordExpectedTotal(_ total: Int) async throws {
@@ -61,7 +61,10 @@ public final class PostgresRoundStore: RoundStore {
                               guard deletionGuard: DeletionGuard) async throws -> (PageWriteResult, RoundCompletion) {
         try await writeTransaction { tx in
             let result = try await self.write(plan, mode: mode, roundID: roundID, on: tx)
-            if mode == .full, let roundID { try await self.deletions.sweepUnseen(roundID: roundID, on: tx) }
+            if mode == .full, let roundID {
+                try await self.deletions.sweepUnseen(roundID: roundID, on: tx)
+                try await self.objects.dropUnchosenAttributes(on: tx)
+            }
             try await self.cursorRows.hold(deltaLink: deltaLink, pages: count, on: tx)
             try await self.cursorRows.advanceProgress(pages: count, objects: plan.objectCount, phase: .sweep, on: tx)
             let completion = try await self.deletions.resolve(guard: deletionGuard, on: tx)

@@ -12,7 +12,7 @@ struct RoundCursorRows: Sendable {
     /// The stored cursor; an empty one before the resource's first round. Reads only.
     func read(on connection: PostgresConnection) async throws -> SyncCursor {
         let row = try await connection.query("""
-            SELECT delta_link, delta_link_at, round_mode, next_link, round_id, round_pages, pending_delta_link
+            SELECT delta_link, delta_link_at, round_mode, next_link, round_id, round_pages, pending_delta_link, selected_properties
             FROM directory.sync_cursors WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
             """, name: "read cursor").first
         guard let row else { return SyncCursor() }
@@ -23,18 +23,20 @@ struct RoundCursorRows: Sendable {
             nextLink: try row.optionalString("next_link"),
             roundID: try row.optionalInt("round_id").map(Int64.init),
             roundPages: try row.int("round_pages"),
-            pendingDeltaLink: try row.optionalString("pending_delta_link")
+            pendingDeltaLink: try row.optionalString("pending_delta_link"),
+            selectedProperties: try row.optionalStringArray("selected_properties")
         )
     }
 
-    /// Records that a round starts; the resume point and any held-back deltaLink are cleared.
-    func start(mode: RoundMode, roundID: Int64?, on tx: PostgresConnection) async throws {
+    /// Records that a round starts with the properties `selection`; the resume point and any
+    /// held-back deltaLink are cleared.
+    func start(mode: RoundMode, roundID: Int64?, selection: [String], on tx: PostgresConnection) async throws {
         try await tx.execute("""
-            INSERT INTO directory.sync_cursors (tenant_id, resource, round_mode, round_id, round_started_at)
-            VALUES (\(tenantID), \(resource.rawValue), \(mode.rawValue), \(roundID), now())
+            INSERT INTO directory.sync_cursors (tenant_id, resource, round_mode, round_id, round_started_at, selected_properties)
+            VALUES (\(tenantID), \(resource.rawValue), \(mode.rawValue), \(roundID), now(), \(selection)::text[])
             ON CONFLICT (tenant_id, resource) DO UPDATE
             SET round_mode = EXCLUDED.round_mode, round_id = EXCLUDED.round_id, next_link = NULL, round_started_at = now(),
-                round_pages = 0, pending_delta_link = NULL, updated_at = now()
+                round_pages = 0, pending_delta_link = NULL, selected_properties = EXCLUDED.selected_properties, updated_at = now()
             """, name: "start round")
     }
 
@@ -76,13 +78,13 @@ struct RoundCursorRows: Sendable {
     }
 
     /// Creates or resets this run's live progress row for the resource.
-    func beginProgress(expectedTotal: Int?, on connection: PostgresConnection) async throws {
+    func beginProgress(expectedTotal: Int?, note: String?, on connection: PostgresConnection) async throws {
         guard let runID else { return }
         try await connection.execute("""
-            INSERT INTO directory.sync_progress (tenant_id, resource, run_id, phase, pages, objects, expected_total, started_at, updated_at)
-            VALUES (\(tenantID), \(resource.rawValue), \(runID), \(ProgressPhase.fetch.rawValue), 0, 0, \(expectedTotal), now(), now())
+            INSERT INTO directory.sync_progress (tenant_id, resource, run_id, phase, pages, objects, expected_total, note, started_at, updated_at)
+            VALUES (\(tenantID), \(resource.rawValue), \(runID), \(ProgressPhase.fetch.rawValue), 0, 0, \(expectedTotal), \(note), now(), now())
             ON CONFLICT (tenant_id, resource) DO UPDATE SET run_id = EXCLUDED.run_id, phase = EXCLUDED.phase, pages = 0, objects = 0,
-                expected_total = EXCLUDED.expected_total, started_at = now(), updated_at = now()
+                expected_total = EXCLUDED.expected_total, note = EXCLUDED.note, started_at = now(), updated_at = now()
             """, name: "begin progress")
     }
 

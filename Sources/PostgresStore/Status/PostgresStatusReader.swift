@@ -57,13 +57,13 @@ public struct PostgresStatusReader: Sendable {
         let lastSuccesses = try await runs(latestOnly: true)
         var progress: [UUID: [ProgressRecord]] = [:]
         for row in try await connection.query("""
-            SELECT tenant_id, resource, run_id, phase, pages, objects, expected_total, started_at, updated_at FROM directory.sync_progress
+            SELECT tenant_id, resource, run_id, phase, pages, objects, expected_total, started_at, updated_at, note FROM directory.sync_progress
             """, name: "status progress") {
             guard let resource = DirectoryResource(rawValue: try row.string("resource")) else { continue }
             progress[try row.uuid("tenant_id"), default: []].append(ProgressRecord(
                 resource: resource, runID: Int64(try row.int("run_id")), phase: ProgressPhase(rawValue: try row.string("phase")) ?? .fetch, pages: try row.int("pages"),
                 objects: try row.int("objects"), expectedTotal: try row.optionalInt("expected_total"),
-                startedAt: try row.date("started_at"), updatedAt: try row.date("updated_at")))
+                startedAt: try row.date("started_at"), updatedAt: try row.date("updated_at"), note: try row.optionalString("note")))
         }
 
         let checks = try await PostgresDomainChecks(connection: connection).all()
@@ -88,7 +88,7 @@ public struct PostgresStatusReader: Sendable {
         var result: [UUID: RunRecord] = [:]
         for row in try await connection.query(SQL(unsafeSQL: """
             SELECT DISTINCT ON (tenant_id) tenant_id, run_id, started_at, finished_at, mode, state, pages, objects_upserted, objects_deleted,
-                   throttled, error_class, error_message, deletions_pending, deletion_limit
+                   throttled, error_class, error_message, deletions_pending, deletion_limit, reason
             FROM directory.sync_runs \(filter) ORDER BY tenant_id, run_id DESC
             """), name: succeeded ? "status last success" : "status last run") {
             result[try row.uuid("tenant_id")] = RunRecord(
@@ -96,7 +96,8 @@ public struct PostgresStatusReader: Sendable {
                 mode: try row.string("mode"), state: try row.string("state"), pages: try row.int("pages"),
                 objectsUpserted: try row.int("objects_upserted"), objectsDeleted: try row.int("objects_deleted"), throttled: try row.int("throttled"),
                 errorClass: try row.optionalString("error_class"), errorMessage: try row.optionalString("error_message"),
-                deletionsPending: try row.optionalInt("deletions_pending"), deletionLimit: try row.optionalInt("deletion_limit"))
+                deletionsPending: try row.optionalInt("deletions_pending"), deletionLimit: try row.optionalInt("deletion_limit"),
+                reason: try row.optionalString("reason"))
         }
         return result
     }

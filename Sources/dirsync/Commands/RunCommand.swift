@@ -46,6 +46,16 @@ struct RunCommand: AsyncParsableCommand {
     var metricsFile: String?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Extra user properties to keep in directory.users.attributes, comma-separated Graph names (default: DIRSYNC_USER_PROPERTIES). A change starts one full users round.",
+        valueName: "names"))
+    var userProperties: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Extra group properties to keep in directory.groups.attributes (default: DIRSYNC_GROUP_PROPERTIES). A change starts one full groups round.",
+        valueName: "names"))
+    var groupProperties: String?
+
+    @Option(name: .long, help: ArgumentHelp(
         "Sync only the tenants of shard K of N (0 ≤ K < N), for N runs side by side; a tenant's shard is a stable hash of its id.",
         valueName: "K/N"))
     var shard: String?
@@ -72,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
-        let configuration = try global.configuration(cloud: graph.cloud)
+        let configuration = try global.configuration(cloud: graph.cloud, userProperties: userProperties, groupProperties: groupProperties)
         let profiler = configuration.profile ? CPUTimeProfiler() : nil
         // Each tenant runs its rounds side by side, each with a request in flight, plus token requests.
         let runtime = try configuration.graphRuntime(logger: logger, connections: 3 * concurrency + 1, profiler: profiler ?? NoProfiler())
@@ -148,7 +158,8 @@ struct TenantWiring: Sendable {
             let client = try runtime.makeClient(logger: logger)
             let source = client.tenant(work.tenantID.uuidString.lowercased(), clientID: work.clientID)
             let result = try await PostgresConnection.withConnection(configuration.database, logger: logger, profiler: profiler) { session in
-                let ledger = PostgresSyncLedger(connection: session, configuration: configuration.database, identity: configuration.identity, logger: logger)
+                let ledger = PostgresSyncLedger(connection: session, configuration: configuration.database, identity: configuration.identity,
+                                                schema: configuration.schema, logger: logger)
                 let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger, profiler: profiler,
                                       throttledCount: { client.statistics.throttled })
                 let request = TenantSyncRequest(tenantID: work.tenantID, domains: work.domains, options: work.options)

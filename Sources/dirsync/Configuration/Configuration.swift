@@ -22,6 +22,8 @@ struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
 /// - `DIRSYNC_CLOUD`: `global`, `usgovernment`, `dod` or `china` (`--cloud` wins); default `global`.
 /// - `AZURE_AUTHORITY_HOST`, `DIRSYNC_GRAPH_URL`: override the cloud's identity platform and Graph URLs.
 /// - `DIRSYNC_CA_FILE`: an extra CA bundle; TLS verification is always on.
+/// - `DIRSYNC_USER_PROPERTIES`, `DIRSYNC_GROUP_PROPERTIES`: extra Graph properties to keep in the
+///   `attributes` column, comma-separated (`--user-properties`/`--group-properties` on `run` win).
 /// - `DIRSYNC_PROFILE=1`: count CPU per phase and print it when `run` ends (for `scripts/bench`).
 ///
 /// Malformed values fail at once; missing ones only when a command needs them (``graphSettings()``).
@@ -46,6 +48,9 @@ struct Configuration: Sendable {
     var certificatePassword: Secret?
     /// Whether to count CPU per phase (`DIRSYNC_PROFILE=1`).
     var profile: Bool
+    /// The properties each object type's rounds select and store: the contract's, plus the ones the
+    /// operator chose.
+    var schema: DirectorySchema
     /// This process, recorded with the runs it starts.
     var identity: RunIdentity
     /// The clock commands read "now" from.
@@ -59,6 +64,10 @@ struct Configuration: Sendable {
         var clientID: String?
         /// `--now` (hidden; tests age status with it).
         var now: Date?
+        /// `--user-properties`.
+        var userProperties: String?
+        /// `--group-properties`.
+        var groupProperties: String?
     }
 
     /// Builds the configuration.
@@ -114,6 +123,17 @@ struct Configuration: Sendable {
         caFile = environment.value("DIRSYNC_CA_FILE")
         certificatePassword = environment.raw("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret.init)
         profile = environment.value("DIRSYNC_PROFILE") == "1"
+        func chosen(_ table: FieldTable, flag: String, _ override: String?, variable: String) throws(ConfigurationError) -> FieldTable {
+            let (text, setting) = override.map { ($0, flag) } ?? (environment.raw(variable) ?? "", variable)
+            do {
+                return table.selecting(attributes: try PropertySelection.parse(text, for: table, setting: setting).names)
+            } catch {
+                throw fail(error.description)
+            }
+        }
+        schema = DirectorySchema(
+            users: try chosen(.users, flag: "--user-properties", overrides.userProperties, variable: "DIRSYNC_USER_PROPERTIES"),
+            groups: try chosen(.groups, flag: "--group-properties", overrides.groupProperties, variable: "DIRSYNC_GROUP_PROPERTIES"))
         self.identity = identity
         time = overrides.now.map(FixedTimeSource.init) ?? SystemTimeSource()
     }
@@ -129,7 +149,7 @@ struct Configuration: Sendable {
         }
         return GraphRuntimeSettings(
             credentials: GraphCredentialConfiguration(clientID: clientID, credential: credential, tenantID: tenantID, cloud: cloud, endpoints: endpoints),
-            caFile: caFile, certificatePassword: certificatePassword)
+            caFile: caFile, certificatePassword: certificatePassword, schema: schema)
     }
 }
 

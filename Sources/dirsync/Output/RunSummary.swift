@@ -24,6 +24,7 @@ enum RunSummary {
         if let failure = result.failure { parts.append(failure.message) }
         if !result.unverifiedDomains.isEmpty { parts.append("not verified in this tenant: \(result.unverifiedDomains.joined(separator: ", "))") }
         if result.state == .skipped { parts.append("another dirsync run is syncing this tenant") }
+        if let reason = result.reason { parts.append(result.dryRun ? "due: \(reason)" : reason) }
         return parts.joined(separator: "; ")
     }
 
@@ -32,7 +33,7 @@ enum RunSummary {
             "state": "\(result.state.rawValue)", "mode": "\(result.mode.rawValue)", "pages": "\(result.pages)",
             "objects.upserted": "\(result.objectsUpserted)", "objects.deleted": "\(result.objectsDeleted)",
             "memberships.added": "\(result.membershipsAdded)", "memberships.removed": "\(result.membershipsRemoved)",
-            "requests": "\(result.requests)", "throttled": "\(result.throttled)",
+            "requests": "\(result.requests)", "throttled": "\(result.throttled)", "reason": "\(result.reason ?? "")",
         ])
     }
 }

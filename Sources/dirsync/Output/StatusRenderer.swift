@@ -74,7 +74,7 @@ enum StatusRenderer {
                     "started_at": date(run.startedAt), "finished_at": date(run.finishedAt), "mode": run.mode, "state": run.state,
                     "duration_seconds": number(status.lastRunDurationSeconds), "error": run.errorMessage ?? NSNull(),
                     "error_class": run.errorClass ?? NSNull(), "pages": run.pages, "objects_upserted": run.objectsUpserted,
-                    "objects_deleted": run.objectsDeleted, "throttled": run.throttled,
+                    "objects_deleted": run.objectsDeleted, "throttled": run.throttled, "reason": run.reason ?? NSNull(),
                 ] as [String: Any]
             } else {
                 item["last_run"] = NSNull()
@@ -92,6 +92,7 @@ enum StatusRenderer {
                 item["progress"] = [
                     "phase": progress.phase, "pages": progress.pages, "objects": progress.objects, "rate": number(progress.rate),
                     "elapsed_seconds": number(progress.elapsedSeconds), "percent": number(progress.percent), "eta_seconds": number(progress.etaSeconds),
+                    "note": progress.note ?? NSNull(),
                 ] as [String: Any]
             } else {
                 item["progress"] = NSNull()

@@ -29,9 +29,10 @@ struct GlobalOptions: ParsableArguments {
     /// - Parameters:
     ///   - cloud: `--cloud`, for commands that talk to Microsoft.
     ///   - clientID: `--client-id`, for commands that take one.
-    func configuration(cloud: String? = nil, clientID: String? = nil) throws -> Configuration {
+    func configuration(cloud: String? = nil, clientID: String? = nil, userProperties: String? = nil, groupProperties: String? = nil) throws -> Configuration {
         do {
-            return try Configuration(environment: .current(), overrides: .init(cloud: cloud, clientID: clientID, now: now.flatMap(Self.instant)))
+            return try Configuration(environment: .current(), overrides: .init(cloud: cloud, clientID: clientID, now: now.flatMap(Self.instant),
+                                                                               userProperties: userProperties, groupProperties: groupProperties))
         } catch {
             throw CommandFailure.configuration(error.description)
         }

@@ -9,6 +9,7 @@ struct RoundMachineTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
     static let initial = "https://graph.example/users/delta?$select=id"
     static let guardDefault = DeletionGuard()
+    static let selection = FieldTable.users.selectedProperties
 
     /// One step of a script: an event for the machine and the action it must answer with.
     enum Event {
@@ -33,7 +34,7 @@ struct RoundMachineTests {
     @discardableResult
     static func run(_ script: [(Event, RoundMachine.Action?)], options: RoundOptions = RoundOptions(),
                     sourceLocation: SourceLocation = #_sourceLocation) -> RoundMachine {
-        var machine = RoundMachine(resource: .users, options: options, initialLink: initial)
+        var machine = RoundMachine(resource: .users, options: options, initialLink: initial, selection: selection)
         for (index, (event, expected)) in script.enumerated() {
             let action: RoundMachine.Action
             switch event {
@@ -63,8 +64,8 @@ struct RoundMachineTests {
     func firstRun() {
         let plan = DeltaPlanner.plan(.users, objects: [Self.alice])
         let machine = Self.run([
-            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(SyncCursor(selectedProperties: Self.selection)), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
             (.received([Self.page(.next("n1"), [Self.alice])], counted: nil), .apply(plan, pages: 1, nextLink: "n1", mode: .full, roundID: Self.roundID)),
             (.applied(PageWriteResult(objectsUpserted: 1)), .takePages),
@@ -77,10 +78,10 @@ struct RoundMachineTests {
 
     @Test("incremental: a fresh deltaLink starts from the link, without counting objects")
     func incremental() {
-        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-3600))
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-3600), selectedProperties: Self.selection)
         Self.run([
-            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: "d0", countObjects: false)),
             (.received([Self.page(.delta("d1"))], counted: nil),
              .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
@@ -90,30 +91,30 @@ struct RoundMachineTests {
 
     @Test("--full starts a full round even over a fresh deltaLink")
     func forcedFull() {
-        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
-        Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: nil))], options: RoundOptions(forceFull: true))
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, selectedProperties: Self.selection)
+        Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection))], options: RoundOptions(forceFull: true))
     }
 
     @Test("a deltaLink older than Graph's 7 days starts a full round, reported as a resync")
     func sevenDayExpiry() {
-        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-8 * 24 * 3600))
-        let machine = Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: "stored delta state is too old; starting a full round"))])
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now.addingTimeInterval(-8 * 24 * 3600), selectedProperties: Self.selection)
+        let machine = Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: "resync: the stored delta state is older than Graph keeps it; starting a full round", selection: Self.selection))])
         #expect(machine.report?.start == .resync)
     }
 
     @Test("resume after a kill in a full or an incremental round: continue from the last committed page, then catch up", arguments: [RoundMode.full, .incremental])
     func resumeThenCatchUp(mode: RoundMode) {
         let round: Int64? = mode == .full ? 42 : nil
-        let cursor = SyncCursor(deltaLink: "old", deltaLinkAt: Self.now.addingTimeInterval(-60), roundMode: mode, nextLink: "n7", roundID: round, roundPages: 7)
+        let cursor = SyncCursor(deltaLink: "old", deltaLinkAt: Self.now.addingTimeInterval(-60), roundMode: mode, nextLink: "n7", roundID: round, roundPages: 7, selectedProperties: Self.selection)
         let machine = Self.run([
-            (.start(cursor), .beginProgress),
+            (.start(cursor), .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: "n7", countObjects: mode == .full)),
             (.received([Self.page(.delta("d1"))], counted: nil),
              .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: mode, roundID: round, guard: Self.guardDefault)),
             (.completed(PageWriteResult(), .completed(objectsDeleted: 2, membershipsSwept: 0)), .readCursor),
             // The catch-up round starts from the deltaLink the resumed round just stored.
-            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now)), .startRound(mode: .incremental, roundID: nil, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now, selectedProperties: Self.selection)), .startRound(mode: .incremental, roundID: nil, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: "d1", countObjects: false)),
             (.received([Self.page(.delta("d2"), [Self.alice])], counted: nil),
              .complete(DeltaPlanner.plan(.users, objects: [Self.alice]), pages: 1, deltaLink: "d2", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
@@ -124,12 +125,12 @@ struct RoundMachineTests {
 
     @Test("the catch-up's report absorbs the resumed round's: pages, writes and deletions add up, the start stays 'resumed'")
     func catchUpReportAbsorbs() {
-        var machine = RoundMachine(resource: .users, options: RoundOptions(), initialLink: Self.initial)
-        _ = machine.start(cursor: SyncCursor(roundMode: .full, nextLink: "n1", roundID: 1), now: Self.now)
+        var machine = RoundMachine(resource: .users, options: RoundOptions(), initialLink: Self.initial, selection: Self.selection)
+        _ = machine.start(cursor: SyncCursor(roundMode: .full, nextLink: "n1", roundID: 1, selectedProperties: Self.selection), now: Self.now)
         _ = machine.progressBegun()
         _ = machine.received([Self.page(.delta("d1"), [Self.alice])], requests: 2, countedTotal: nil)
         _ = machine.completed(PageWriteResult(objectsUpserted: 1), .completed(objectsDeleted: 3, membershipsSwept: 1))
-        _ = machine.start(cursor: SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now), now: Self.now)
+        _ = machine.start(cursor: SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now, selectedProperties: Self.selection), now: Self.now)
         _ = machine.roundStarted()
         _ = machine.progressBegun()
         _ = machine.received([Self.page(.delta("d2"))], requests: 1, countedTotal: nil)
@@ -142,19 +143,21 @@ struct RoundMachineTests {
         #expect(report.written.objectsUpserted == 1 && report.objectsDeleted == 4 && report.membershipsSwept == 1)
     }
 
+    static let gone = "resync: Graph no longer has the delta state (syncStateNotFound); starting a full round"
+
     @Test("Graph's 410 mid-round restarts once as a full round with a new id; the counts so far are kept; a second 410 fails the round")
     func resyncMidRound() {
         let gone = GraphError(code: .resyncRequired, serverCode: "syncStateNotFound", message: "gone")
-        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, selectedProperties: Self.selection)
         let machine = Self.run([
-            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: "d0", countObjects: false)),
             (.received([Self.page(.next("n1"), [Self.alice])], counted: nil),
              .apply(DeltaPlanner.plan(.users, objects: [Self.alice]), pages: 1, nextLink: "n1", mode: .incremental, roundID: nil)),
             (.applied(PageWriteResult(objectsUpserted: 1)), .takePages),
-            (.failed(gone), .startRound(mode: .full, roundID: Self.roundID, note: "Graph requires a full resync (syncStateNotFound)")),
-            (.roundStarted, .beginProgress),
+            (.failed(gone), .startRound(mode: .full, roundID: Self.roundID, note: Self.gone, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: Self.gone)),
             (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
             (.failed(gone), .fail(RoundMachine.FailureBox(gone))),
         ])
@@ -166,8 +169,8 @@ struct RoundMachineTests {
     func otherFailure() {
         let down = GraphError(code: .serverError, status: 503, message: "unavailable")
         Self.run([
-            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(SyncCursor(selectedProperties: Self.selection)), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
             (.failed(down), .fail(RoundMachine.FailureBox(down))),
         ])
@@ -177,8 +180,8 @@ struct RoundMachineTests {
     func expectedTotalFirst() {
         let plan = DeltaPlanner.plan(.users, objects: [Self.alice])
         let machine = Self.run([
-            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(SyncCursor(selectedProperties: Self.selection)), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
             (.received([Self.page(.next("n1"), [Self.alice])], counted: 900), .recordExpectedTotal(900)),
             (.totalRecorded, .apply(plan, pages: 1, nextLink: "n1", mode: .full, roundID: Self.roundID)),
@@ -194,8 +197,8 @@ struct RoundMachineTests {
     func batch() {
         let bob = ObjectChange.user(UUID()) { $0.user.displayName = .value("Bob") }
         Self.run([
-            (.start(SyncCursor()), .startRound(mode: .full, roundID: Self.roundID, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(SyncCursor(selectedProperties: Self.selection)), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
             (.received([Self.page(.next("n1"), [Self.alice]), Self.page(.next("n2"), [bob])], counted: nil),
              .apply(DeltaPlanner.plan(.users, objects: [Self.alice, bob]), pages: 2, nextLink: "n2", mode: .full, roundID: Self.roundID)),
@@ -205,10 +208,10 @@ struct RoundMachineTests {
     @Test("the deletion guard halts the round: it finishes with the planned deletions and no catch-up")
     func guardHalts() {
         let verdict = DeletionGuard.Verdict(deletions: 60, limit: 20, tenantObjects: 100)
-        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, selectedProperties: Self.selection)
         let machine = Self.run([
-            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil)),
-            (.roundStarted, .beginProgress),
+            (.start(cursor), .startRound(mode: .incremental, roundID: nil, note: nil, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: nil)),
             (.progressBegun, .fetch(link: "d0", countObjects: false)),
             (.received([Self.page(.delta("d1"))], counted: nil),
              .complete(PagePlan(resource: .users), pages: 1, deltaLink: "d1", mode: .incremental, roundID: nil, guard: Self.guardDefault)),
@@ -220,11 +223,11 @@ struct RoundMachineTests {
     @Test("after a halt, --allow-deletes releases the held round, then an incremental round catches up")
     func releaseAfterHalt() {
         let allow = DeletionGuard(allowDeletes: true)
-        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1", selectedProperties: Self.selection)
         let machine = Self.run([
             (.start(held), .resolveHalted(allow)),
             (.haltedResolved(.completed(objectsDeleted: 60, membershipsSwept: 0)), .readCursor),
-            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now)), .startRound(mode: .incremental, roundID: nil, note: nil)),
+            (.start(SyncCursor(deltaLink: "d1", deltaLinkAt: Self.now, selectedProperties: Self.selection)), .startRound(mode: .incremental, roundID: nil, note: nil, selection: Self.selection)),
         ], options: RoundOptions(deletionGuard: allow))
         #expect(machine.report?.start == .incremental)
     }
@@ -232,7 +235,7 @@ struct RoundMachineTests {
     @Test("without --allow-deletes a held round stays halted and no round starts")
     func heldStaysHalted() {
         let verdict = DeletionGuard.Verdict(deletions: 60, limit: 20, tenantObjects: 100)
-        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1", selectedProperties: Self.selection)
         Self.run([
             (.start(held), .resolveHalted(Self.guardDefault)),
             (.haltedResolved(.halted(verdict)), nil),
@@ -241,7 +244,59 @@ struct RoundMachineTests {
 
     @Test("--full discards a held round instead of releasing it")
     func fullIgnoresHeldRound() {
-        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1")
-        Self.run([(.start(held), .startRound(mode: .full, roundID: Self.roundID, note: nil))], options: RoundOptions(forceFull: true))
+        let held = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, pendingDeltaLink: "d1", selectedProperties: Self.selection)
+        Self.run([(.start(held), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection))], options: RoundOptions(forceFull: true))
+    }
+
+    // MARK: - The properties a stored link was made with
+
+    static let withEmployeeHireDate = (Self.selection + ["employeeHireDate"]).sorted()
+
+    @Test("a run that reads other properties than the stored deltaLink was made with starts one full round and says which changed")
+    func selectionChangedStartsFullRound() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, selectedProperties: Self.selection.filter { $0 != "department" })
+        let note = "resync: selected properties changed (+department)"
+        let machine = Self.run([
+            (.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: note, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: note)),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+        ])
+        #expect(machine.report?.start == .propertiesChanged && machine.report?.note == note && machine.report?.start.isResync == true)
+    }
+
+    @Test("the change names every added and removed property, added first, each sorted")
+    func selectionChangeNote() {
+        #expect(RoundMachine.selectionChange(from: ["a", "c", "d"], to: ["b", "c", "e"]) == "resync: selected properties changed (+b, +e, -a, -d)")
+        #expect(RoundMachine.selectionChange(from: ["b", "a"], to: ["a", "b"]) == nil)
+        #expect(RoundMachine.selectionChange(from: nil, to: ["a"]) == "resync: the stored delta state does not record which properties it reads")
+    }
+
+    @Test("an unfinished round made with other properties is not resumed: a full round starts over (a first round stays a first round)")
+    func unfinishedRoundWithOtherSelection() {
+        let resumable = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .incremental, nextLink: "n3", roundPages: 3,
+                                   selectedProperties: Self.withEmployeeHireDate)
+        let note = "resync: selected properties changed (-employeeHireDate)"
+        let changed = Self.run([(.start(resumable), .startRound(mode: .full, roundID: Self.roundID, note: note, selection: Self.selection))])
+        #expect(changed.report?.start == .propertiesChanged)
+        let first = SyncCursor(roundMode: .full, nextLink: "n3", roundID: 5, roundPages: 3, selectedProperties: Self.withEmployeeHireDate)
+        let restarted = Self.run([(.start(first), .startRound(mode: .full, roundID: Self.roundID, note: note, selection: Self.selection))])
+        #expect(restarted.report?.start == .full)
+    }
+
+    @Test("--full over a changed selection is the full round asked for, without a resync note")
+    func forcedFullOverChangedSelection() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, selectedProperties: Self.withEmployeeHireDate)
+        let machine = Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: nil, selection: Self.selection))],
+                               options: RoundOptions(forceFull: true))
+        #expect(machine.report?.start == .full)
+    }
+
+    @Test("a cursor that does not record its properties resyncs once rather than continue a link of unknown shape")
+    func unrecordedSelectionResyncs() {
+        let cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now)
+        let machine = Self.run([(.start(cursor), .startRound(mode: .full, roundID: Self.roundID,
+                                                              note: "resync: the stored delta state does not record which properties it reads",
+                                                              selection: Self.selection))])
+        #expect(machine.report?.start == .propertiesChanged)
     }
 }

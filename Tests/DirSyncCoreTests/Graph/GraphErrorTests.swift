@@ -31,6 +31,19 @@ struct GraphErrorTests {
         #expect(classify(400, #"{"error":{"code":"Request_BadRequest","message":"Invalid filter"}}"#).code == .badRequest)
     }
 
+    @Test("a 400 naming an unknown property says which, for which object type, and which setting to fix; a configuration failure of the tenant")
+    func unknownProperty() {
+        let body = #"{"error":{"code":"Request_BadRequest","message":"Could not find a property named 'preferedLanguage' on type 'Microsoft.DirectoryServices.User'."}}"#
+        let users = classify(400, body)
+        #expect(users.code == .unknownProperty)
+        #expect(users.description.contains("'preferedLanguage' of users") && users.description.contains("DIRSYNC_USER_PROPERTIES (or --user-properties)"))
+        #expect(SyncFailure.classify(users).kind == .configuration)
+        let groups = classify(400, body.replacingOccurrences(of: "User", with: "Group"), operation: .delta(.groups))
+        #expect(groups.description.contains("DIRSYNC_GROUP_PROPERTIES"))
+        let contract = classify(400, body.replacingOccurrences(of: "preferedLanguage", with: "employeeId"))
+        #expect(contract.code == .unknownProperty && !contract.description.contains("DIRSYNC_USER_PROPERTIES"))
+    }
+
     @Test("429 is throttled and keeps the fractional Retry-After and request id")
     func throttled() {
         let error = classify(429, #"{"error":{"code":"TooManyRequests","message":"x","innerError":{"request-id":"req-1"}}}"#,

@@ -81,8 +81,8 @@ struct LinkGuardTests {
     @Test("endpoints: $select lists, counts, encoded domain, token and OIDC URLs, national clouds")
     func endpoints() {
         let endpoints = GraphEndpoints(graphBaseURL: "https://graph.microsoft.com/", authorityHost: "https://login.microsoftonline.com/")
-        #expect(endpoints.initialDeltaURL(.users) == "https://graph.microsoft.com/v1.0/users/delta?$select=id,userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses")
-        #expect(endpoints.initialDeltaURL(.groups) == "https://graph.microsoft.com/v1.0/groups/delta?$select=id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,proxyAddresses,members")
+        #expect(endpoints.initialDeltaURL(.users) == "https://graph.microsoft.com/v1.0/users/delta?$select=id,userPrincipalName,displayName,givenName,surname,mail,jobTitle,department,accountEnabled,userType,proxyAddresses,employeeId,employeeType,companyName,officeLocation,otherMails,createdDateTime,creationType,externalUserState,onPremisesSyncEnabled,onPremisesImmutableId,onPremisesSamAccountName,onPremisesSecurityIdentifier,manager")
+        #expect(endpoints.initialDeltaURL(.groups) == "https://graph.microsoft.com/v1.0/groups/delta?$select=id,displayName,description,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,proxyAddresses,visibility,createdDateTime,onPremisesSyncEnabled,members")
         #expect(endpoints.countURL(.groups) == "https://graph.microsoft.com/v1.0/groups/$count")
         #expect(endpoints.domainURL("Contoso.COM") == "https://graph.microsoft.com/v1.0/domains/contoso.com")
         #expect(endpoints.domainURL("a/b?c#d") == "https://graph.microsoft.com/v1.0/domains/a%2Fb%3Fc%23d")
