@@ -6,6 +6,22 @@ import Foundation
 /// tests demand the same objects, patches, diagnostics and errors from both, on fixtures and on
 /// thousands of generated and mutated pages. It lives with the tests only.
 package enum ReferenceDeltaDecoder {
+    /// `value` as sorted compact JSON; a number JSON can spell but a Double cannot hold (`1e400`)
+    /// reads as the marker `non-finite` (Foundation cannot write it back).
+    package static func canonicalJSON(_ value: Any) -> String {
+        func finite(_ value: Any) -> Bool {
+            switch value {
+            case let number as NSNumber where !(number is Bool): return number.doubleValue.isFinite
+            case let array as [Any]: return array.allSatisfy(finite)
+            case let object as [String: Any]: return object.values.allSatisfy(finite)
+            default: return true
+            }
+        }
+        guard finite(value) else { return "non-finite" }
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Decodes one page of `table`'s resource.
     package static func decode(_ bytes: [UInt8], table: FieldTable) throws(MalformedPageError) -> DeltaPage {
         let root: [String: Any]
@@ -120,8 +136,7 @@ package enum ReferenceDeltaDecoder {
                 return .value(.reference(id))
             case .attribute:
                 let cleaned = withoutNUL(json: raw, key)
-                let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-                return .value(.json(String(decoding: data, as: UTF8.self)))
+                return .value(.json(ReferenceDeltaDecoder.canonicalJSON(cleaned)))
             }
         }
 

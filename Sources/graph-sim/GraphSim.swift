@@ -147,8 +147,11 @@ extension GraphSim {
         var tokenLifetime = 3599
         @Option(help: "deltaLink lifetime in seconds; older deltaLinks get 410 syncStateNotFound (Graph: 604800).")
         var deltaTokenLifetime: Double = 604_800
-        @Option(help: "Objects per delta page.")
-        var pageSize = 200
+        @Option(help: "Objects per delta page (default 200). Also the most a client's Prefer: odata.maxpagesize gets, unless --max-page-size says otherwise.")
+        var pageSize: Int?
+
+        @Option(help: "The most objects per users/delta or contacts/delta page a Prefer: odata.maxpagesize may ask for (default: --page-size when given, else 999).")
+        var maxPageSize: Int?
         @Option(help: "members@delta entries per page before a group is split over pages (the group is repeated).")
         var membersPerPage = 500
         @Option(help: "Probability that an object is served again at the start of the next page.")
@@ -175,7 +178,9 @@ extension GraphSim {
                 throw ValidationError("--host must be a loopback address (127.x.y.z or localhost); the control API must not be reachable from the network")
             }
             guard tenants >= 1, users >= 0, groups >= 0, membersPerGroup >= 0 else { throw ValidationError("sizes must not be negative; --tenants at least 1") }
-            guard pageSize >= 1, membersPerPage >= 1 else { throw ValidationError("--page-size and --members-per-page must be at least 1") }
+            guard (pageSize ?? 1) >= 1, (maxPageSize ?? 1) >= 1, membersPerPage >= 1 else {
+                throw ValidationError("--page-size, --max-page-size and --members-per-page must be at least 1")
+            }
             guard tokenLifetime >= 1 else { throw ValidationError("--token-lifetime must be at least 1 second") }
             guard listLagMs >= 0 else { throw ValidationError("--list-lag-ms must not be negative") }
             guard ruScale > 0, (ruAppScale ?? 1) > 0 else { throw ValidationError("--ru-scale and --ru-app-scale must be positive") }
@@ -190,7 +195,8 @@ extension GraphSim {
             configuration.clientSecret = clientSecret
             configuration.tokenLifetime = tokenLifetime
             configuration.deltaTokenLifetime = deltaTokenLifetime
-            configuration.pageSize = pageSize
+            configuration.pageSize = pageSize ?? 200
+            configuration.maxPageSize = maxPageSize ?? pageSize ?? 999
             configuration.membersPerPage = membersPerPage
             configuration.duplicateRate = duplicateRate
             configuration.listLagMillis = listLagMs

@@ -155,7 +155,7 @@ struct CurlTransportTests {
         #expect(first.page.objects.first?.user.displayName == .value("A"))
         #expect(second.page.objects.first?.user.jobTitle == .null)
         #expect(second.page.isLastPage)
-        #expect(server.requests.allSatisfy { $0.header("Authorization") == "Bearer loopback-token" && $0.header("Prefer") == "return=minimal" })
+        #expect(server.requests.allSatisfy { $0.header("Authorization") == "Bearer loopback-token" && $0.header("Prefer") == "return=minimal, odata.maxpagesize=999" })
     }
 
     private static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {

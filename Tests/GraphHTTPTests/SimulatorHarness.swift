@@ -33,6 +33,8 @@ final class SimulatorHarness: Sendable {
         configuration.seed = 42
         configuration.spec = TenantSpec(users: users, groups: groups, membersPerGroup: 8)
         configuration.pageSize = pageSize
+        // Pages as small as asked, even when the client prefers larger ones (dirsync asks for 999).
+        configuration.maxPageSize = pageSize
         configuration.membersPerPage = 40
         configuration.clientSecret = "graph-sim-secret-\(UUID().uuidString.lowercased())"
         configure(&configuration)

@@ -119,8 +119,10 @@ public struct RoundMachine: Sendable {
            now.timeIntervalSince(at) < options.deltaLinkLifetime {
             (mode, roundID, link) = (.incremental, nil, deltaLink)
             report = RoundReport(resource: resource, start: .incremental, mode: .incremental)
+            let note = options.catchingUp ? "catching up after the parallel first load" : nil
+            report!.note = note
             state = .starting
-            return .startRound(mode: .incremental, roundID: nil, note: nil, selection: selection)
+            return .startRound(mode: .incremental, roundID: nil, note: note, selection: selection)
         }
         let start: RoundStart
         let note: String?
@@ -181,6 +183,7 @@ public struct RoundMachine: Sendable {
         guard let last = pages.last else { return .fail(FailureBox(CancellationError())) }
         report!.pages += pages.count
         report!.requests += requests
+        report!.largestPage = max(report!.largestPage, pages.map(\.objects.count).max() ?? 0)
         report!.diagnostics += pages.flatMap(\.diagnostics)
         let plan = DeltaPlanner.plan(resource, pages: pages)
         report!.objectsSeen += plan.objectCount

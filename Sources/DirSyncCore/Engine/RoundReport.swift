@@ -17,6 +17,12 @@ public struct RoundOptions: Sendable, Equatable {
     /// Pages are added to a transaction while Graph's responses for them stay within this many bytes
     /// (and no more are fetched ahead), which bounds memory whatever the tenant's size.
     public var maxBytesPerTransaction = 256 * 1024
+    /// How a tenant's first sync reads the directory (`run --first-load`).
+    public var firstLoad = FirstLoadSetting.auto
+    /// A parallel first load waits this long after taking its links before listing (replication).
+    public var firstLoadWait: TimeInterval = 120
+    /// The rounds continue a parallel first load from the links it took (their progress says so).
+    public var catchingUp = false
 
     public init(forceFull: Bool = false, dryRun: Bool = false, deletionGuard: DeletionGuard = DeletionGuard(),
                 deltaLinkLifetime: TimeInterval = 7 * 24 * 3600, runID: Int64 = 0) {
@@ -73,6 +79,8 @@ public struct RoundReport: Sendable, Equatable {
     public var completion: RoundCompletion?
     /// Why the round is not the usual one (a resync and its cause), for the log, the run record and status.
     public var note: String?
+    /// The most objects one page carried (the page size Graph granted).
+    public var largestPage = 0
 
     public init(resource: DirectoryResource, start: RoundStart, mode: RoundMode) {
         self.resource = resource
@@ -93,6 +101,7 @@ public struct RoundReport: Sendable, Equatable {
         diagnostics += later.diagnostics
         if later.completion != nil { completion = later.completion }
         note = note ?? later.note
+        largestPage = max(largestPage, later.largestPage)
         if later.mode == .full { mode = .full }
     }
 

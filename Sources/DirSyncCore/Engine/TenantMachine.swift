@@ -23,6 +23,9 @@ public struct TenantMachine: Sendable {
         case recordVerification(domain: String, verified: Bool, problem: String?)
         /// Record the run's start; report with ``runRecordStarted(_:)``.
         case startRunRecord(RunMode)
+        /// Run a parallel first load if the tenant is on its first sync and the options and its size
+        /// say so; report with ``firstLoadFinished(_:now:)`` or ``firstLoadFailed(_:now:)``.
+        case firstLoad(RoundOptions)
         /// Run every resource's rounds side by side with these options; report with ``roundsFinished(_:throttled:now:)``.
         case runRounds(RoundOptions)
         /// Record the run's end; report with ``runRecordFinished()``.
@@ -34,7 +37,7 @@ public struct TenantMachine: Sendable {
     }
 
     private enum State: Sendable {
-        case idle, locking, markingAbandoned, readingDomains, storingDomains, recordingVerification, startingRecord, running, finishingRecord, unlocking, done
+        case idle, locking, markingAbandoned, readingDomains, storingDomains, recordingVerification, startingRecord, loading, running, finishingRecord, unlocking, done
     }
 
     public let request: TenantSyncRequest
@@ -163,8 +166,29 @@ public struct TenantMachine: Sendable {
             return .finishRunRecord(runID: runID, result: result)
         }
         options.runID = runID
+        state = .loading
+        return .firstLoad(options)
+    }
+
+    /// The first load ran (or found nothing to do): the rounds follow, continuing from its links
+    /// when it loaded the tenant, or doing the first sync when it did not.
+    public mutating func firstLoadFinished(_ report: FirstLoadReport, now: Date) -> Action {
+        precondition(state == .loading)
+        if report.outcome != .notParallel { result.firstLoad = report }
+        if report.outcome == .loaded { options.catchingUp = true }
         state = .running
         return .runRounds(options)
+    }
+
+    /// The first load failed (Graph or the database after their retries); a later run resumes it.
+    public mutating func firstLoadFailed(_ error: any Error, now: Date) -> Action {
+        precondition(state == .loading)
+        result.failure = SyncFailure.classify(error)
+        result.state = result.failure?.kind == .interrupted ? .interrupted : .failed
+        result.finishedAt = now
+        guard let runID = result.runID else { return unlock() }
+        state = .finishingRecord
+        return .finishRunRecord(runID: runID, result: result)
     }
 
     /// Every resource's rounds ended.
@@ -185,6 +209,7 @@ public struct TenantMachine: Sendable {
         }
         let starts = result.rounds.map(\.start)
         result.mode = starts.contains(where: \.isResync) ? .resync : result.rounds.contains { $0.mode == .full } ? .full : .incremental
+        if result.firstLoad?.outcome == .loaded { result.mode = .full }
         if let failure = result.failure {
             result.state = failure.kind == .interrupted ? .interrupted : .failed
         } else if let verdict = result.rounds.compactMap(\.haltedVerdict).first {

@@ -37,6 +37,8 @@ public struct TenantSyncResult: Sendable, Equatable {
     public var finishedAt: Date
     /// Responses Graph throttled during this tenant's sync.
     public var throttled = 0
+    /// What the parallel first load did, when one ran.
+    public var firstLoad: FirstLoadReport?
 
     public init(tenantID: UUID, domains: [String], state: State, mode: RunMode, dryRun: Bool, startedAt: Date, finishedAt: Date) {
         self.tenantID = tenantID
@@ -73,15 +75,18 @@ public struct TenantSync: Sendable {
     let profiler: any Profiler
     /// Reads the throttled-response count of this tenant's Graph client (for the run record).
     let throttledCount: @Sendable () -> Int
+    /// The resource units of every tenant's first load in this run, against the app's budget.
+    let fleet: FleetResourceUnits
 
     public init(ledger: any SyncLedger, source: any DeltaSource, time: any TimeSource, logger: Logger, profiler: any Profiler = NoProfiler(),
-                throttledCount: @escaping @Sendable () -> Int = { 0 }) {
+                throttledCount: @escaping @Sendable () -> Int = { 0 }, fleet: FleetResourceUnits = FleetResourceUnits()) {
         self.ledger = ledger
         self.source = source
         self.time = time
         self.logger = logger
         self.profiler = profiler
         self.throttledCount = throttledCount
+        self.fleet = fleet
     }
 
     public func run(_ request: TenantSyncRequest, progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> TenantSyncResult {
@@ -118,6 +123,15 @@ public struct TenantSync: Sendable {
                     action = machine.verificationRecorded(now: time.now())
                 case .startRunRecord(let mode):
                     action = machine.runRecordStarted(try await ledger.startRun(tenantID: request.tenantID, mode: mode))
+                case .firstLoad(let options):
+                    do {
+                        let report = try await firstLoad(request.tenantID, options: options, logger: logger)
+                        action = machine.firstLoadFinished(report, now: time.now())
+                    } catch {
+                        let failure = SyncFailure.classify(error)
+                        logger.error("parallel first load failed", metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
+                        action = machine.firstLoadFailed(error, now: time.now())
+                    }
                 case .runRounds(let options):
                     let before = throttledCount()
                     let outcomes = await runRounds(request.tenantID, options: options, logger: logger, progress: progress)
@@ -137,6 +151,18 @@ public struct TenantSync: Sendable {
             if holdsLock { try? await ledger.unlockTenant(request.tenantID) }
             throw error
         }
+    }
+
+    /// A parallel first load, when the setting, the tenant and the source allow one.
+    private func firstLoad(_ tenantID: UUID, options: RoundOptions, logger: Logger) async throws -> FirstLoadReport {
+        guard let source = source as? any FirstLoadSource else { return FirstLoadReport(outcome: .notParallel) }
+        var loadLogger = logger
+        loadLogger[metadataKey: "phase"] = "first-load"
+        let report = try await ledger.withFirstLoadStore(tenantID: tenantID, runID: options.runID) { store in
+            try await FirstLoadRunner(source: source, store: store, time: time, logger: loadLogger, setting: options.firstLoad,
+                                      safetyWait: options.firstLoadWait, fleet: fleet).run()
+        }
+        return report ?? FirstLoadReport(outcome: .notParallel)
     }
 
     /// Each resource's rounds on a session of its own, side by side.

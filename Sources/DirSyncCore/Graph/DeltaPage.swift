@@ -60,3 +60,20 @@ public struct PendingDeltaPage: Sendable {
     /// Reads the page's objects (entries that cannot be read become diagnostics).
     public func page() -> DeltaPage { read() }
 }
+
+/// One decoded page of a plain list (`GET /users?$top=999`, `getByIds`): objects as they are now.
+public struct ListPage: Sendable, Equatable {
+    public var resource: DirectoryResource
+    public var objects: [ObjectChange]
+    /// The next page's link; `nil` on the last page.
+    public var nextLink: String?
+    /// Entries that could not be read (each skipped).
+    public var diagnostics: [Diagnostic]
+
+    public init(resource: DirectoryResource, objects: [ObjectChange], nextLink: String?, diagnostics: [Diagnostic] = []) {
+        self.resource = resource
+        self.objects = objects
+        self.nextLink = nextLink
+        self.diagnostics = diagnostics
+    }
+}

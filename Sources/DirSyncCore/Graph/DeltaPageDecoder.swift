@@ -28,8 +28,21 @@ public enum DeltaPageDecoder {
         return PendingDeltaPage(continuation: validated.continuation) { profiler.measure(.decode) { validated.objects() } }
     }
 
+    /// Decodes one page of a plain (non-delta) list of `table`'s objects — `GET /users?$top=999`,
+    /// `getByIds` — in which a relationship arrives expanded (`"manager": {"id": …}`) and the last page
+    /// carries no link at all.
+    /// - Throws: ``MalformedPageError`` when the body is not JSON, lacks `value`, or carries a deltaLink.
+    public static func decodeList(_ bytes: [UInt8], table: FieldTable, profiler: any Profiler = NoProfiler()) throws(MalformedPageError) -> ListPage {
+        profiler.pageRead()
+        return try profiler.measure(.decode) { () throws(MalformedPageError) in
+            let validated = try validate(bytes, table: table, shape: .list)
+            let page = validated.objects()
+            return ListPage(resource: table.resource, objects: page.objects, nextLink: validated.nextLink, diagnostics: page.diagnostics)
+        }
+    }
+
     /// The first half of decoding: validates the whole page and reads its continuation.
-    static func validate(_ bytes: [UInt8], table: FieldTable) throws(MalformedPageError) -> ValidatedPage {
+    static func validate(_ bytes: [UInt8], table: FieldTable, shape: PageShape = .delta) throws(MalformedPageError) -> ValidatedPage {
         let result: Result<ValidatedPage, MalformedPageError> = bytes.withUnsafeBufferPointer { buffer in
             var scanner = JSONSpanScanner(buffer)
             let root: JSONSpan
@@ -52,6 +65,18 @@ public enum DeltaPageDecoder {
             }
             let nextLink = next.flatMap { $0.kind == .string ? scanner.string($0) : nil }
             let deltaLink = delta.flatMap { $0.kind == .string ? scanner.string($0) : nil }
+            if shape == .list {
+                guard delta == nil else {
+                    return .failure(MalformedPageError(reason: "a list page carries an @odata.deltaLink", byteCount: bytes.count))
+                }
+                if let nextLink, !StoredText.isUsableLink(nextLink) {
+                    return .failure(MalformedPageError(reason: "the page's @odata.nextLink is not a usable link", byteCount: bytes.count))
+                }
+                if next != nil, nextLink == nil {
+                    return .failure(MalformedPageError(reason: "the page's @odata.nextLink is not a string", byteCount: bytes.count))
+                }
+                return .success(ValidatedPage(bytes: bytes, table: table, shape: shape, value: value, continuation: nextLink.map(DeltaContinuation.next)))
+            }
             let continuation: DeltaContinuation
             switch (nextLink, deltaLink) {
             case (let link?, nil) where delta == nil && StoredText.isUsableLink(link): continuation = .next(link)
@@ -61,7 +86,7 @@ public enum DeltaPageDecoder {
             default:
                 return .failure(MalformedPageError(reason: "the page carries neither a usable @odata.nextLink nor @odata.deltaLink", byteCount: bytes.count))
             }
-            return .success(ValidatedPage(bytes: bytes, table: table, value: value, continuation: continuation))
+            return .success(ValidatedPage(bytes: bytes, table: table, shape: shape, value: value, continuation: continuation))
         }
         return try result.get()
     }
@@ -83,16 +108,40 @@ public struct MalformedPageError: Error, Sendable, Equatable, CustomStringConver
     public var description: String { "malformed delta page (\(byteCount) bytes): \(reason)" }
 }
 
+/// Whether a page belongs to a delta round or to a plain list.
+enum PageShape: Sendable {
+    /// `@odata.nextLink` or `@odata.deltaLink`; relationships as `<name>@delta` arrays.
+    case delta
+    /// `@odata.nextLink` or nothing; relationships expanded as objects under their name.
+    case list
+}
+
 /// A validated page: its continuation is known, its objects not yet read.
 struct ValidatedPage: Sendable {
     let bytes: [UInt8]
     let table: FieldTable
+    let shape: PageShape
     let value: JSONSpan
-    let continuation: DeltaContinuation
+    /// `nil` only for the last page of a list.
+    let storedContinuation: DeltaContinuation?
+
+    init(bytes: [UInt8], table: FieldTable, shape: PageShape, value: JSONSpan, continuation: DeltaContinuation?) {
+        self.bytes = bytes
+        self.table = table
+        self.shape = shape
+        self.value = value
+        self.storedContinuation = continuation
+    }
+
+    /// A delta page's continuation (always set for delta pages).
+    var continuation: DeltaContinuation { storedContinuation! }
+
+    /// A list page's nextLink, if more pages follow.
+    var nextLink: String? { storedContinuation?.link }
 
     /// Reads the objects of `value`; entries that cannot be read become diagnostics.
     func objects() -> DeltaPage {
-        let keys = KeyIndex(table)
+        let keys = KeyIndex(table, shape: shape)
         return bytes.withUnsafeBufferPointer { buffer in
             let scanner = JSONSpanScanner(buffer)
             var diagnostics: [Diagnostic] = []
@@ -109,10 +158,10 @@ struct ValidatedPage: Sendable {
                 scanner.members(element) { key, span in
                     if let slot = keys.slot(of: key, in: scanner) { slots[slot] = span }
                 }
-                var reader = SpanEntryReader(scanner: scanner, table: table, slots: slots)
+                var reader = SpanEntryReader(scanner: scanner, table: table, shape: shape, slots: slots)
                 if let object = reader.read(diagnostics: &diagnostics) { objects.append(object) }
             }
-            return DeltaPage(resource: table.resource, objects: objects, continuation: continuation, diagnostics: diagnostics)
+            return DeltaPage(resource: table.resource, objects: objects, continuation: storedContinuation ?? .delta(""), diagnostics: diagnostics)
         }
     }
 }
@@ -131,10 +180,10 @@ struct KeyIndex {
     /// Operator-chosen properties by their lower-cased name.
     private let attributes: [String: Int]
 
-    init(_ table: FieldTable) {
+    init(_ table: FieldTable, shape: PageShape = .delta) {
         let fieldCount = table.fields.count
         (idSlot, removedSlot, membersSlot, slotCount) = (fieldCount, fieldCount + 1, fieldCount + 2, fieldCount + 3)
-        var keys = table.fields.enumerated().map { (Array($0.element.key.utf8), $0.offset) }
+        var keys = table.fields.enumerated().map { (Array((shape == .list ? $0.element.graphName : $0.element.key).utf8), $0.offset) }
         keys += [(Array("id".utf8), idSlot), (Array("@removed".utf8), removedSlot)]
         if table.readsMembers { keys.append((Array("members@delta".utf8), membersSlot)) }
         byLength = Dictionary(grouping: keys, by: \.0.count).mapValues { $0.map { (key: $0.0, slot: $0.1) } }
@@ -162,15 +211,17 @@ struct KeyIndex {
 struct SpanEntryReader {
     let scanner: JSONSpanScanner
     let table: FieldTable
+    let shape: PageShape
     let slots: [JSONSpan?]
     private var idText = "?"
     private var mismatch: String?
     /// Properties whose strings carried NUL characters, which were removed (PostgreSQL text cannot hold NUL).
     private var strippedNUL: [String] = []
 
-    init(scanner: JSONSpanScanner, table: FieldTable, slots: [JSONSpan?]) {
+    init(scanner: JSONSpanScanner, table: FieldTable, shape: PageShape = .delta, slots: [JSONSpan?]) {
         self.scanner = scanner
         self.table = table
+        self.shape = shape
         self.slots = slots
     }
 
@@ -233,6 +284,16 @@ struct SpanEntryReader {
                 strings.append(withoutNUL(scanner.string(element), key))
             }
             return allStrings ? .value(.texts(strings)) : mismatched(key, span, expected: "an array of strings")
+        case .reference where shape == .list:
+            // Expanded (`$expand=manager($select=id)`): the related object, or null for none.
+            guard span.kind == .object else { return mismatched(field.graphName, span, expected: "an object") }
+            var id: JSONSpan?
+            scanner.members(span) { name, value in if scanner.key(name, is: "id") { id = value } }
+            guard let id, let uuid = scanner.uuid(id) else {
+                mismatch = mismatch ?? "\"\(field.graphName)\" names no object id"
+                return .absent
+            }
+            return .value(.reference(uuid))
         case .reference:
             guard span.kind == .array else { return mismatched(key, span, expected: "an array") }
             // The last entry decides: an object carrying @removed clears the relationship; an empty list means none.

@@ -14,6 +14,13 @@ public struct GraphResponseInfo: Sendable, Equatable {
     public var resourceUnits: Int?
     /// Size of the response body in bytes.
     public var bodyBytes: Int
+    /// `x-ms-throttle-limit-percentage`: how close the app is to a throttling limit (Graph sends it
+    /// above 0.8, as a fraction of the limit).
+    public var limitPercentage: Double?
+    /// Throttled responses (429, 503, 504) the request met and waited out before it succeeded.
+    public var throttledAttempts = 0
+    /// The longest `Retry-After` among them, in seconds.
+    public var retryAfter: Double?
 
     public init(status: Int, requestID: String?, clientRequestID: String, attempt: Int, resourceUnits: Int?, bodyBytes: Int = 0) {
         self.status = status
@@ -28,6 +35,7 @@ public struct GraphResponseInfo: Sendable, Equatable {
         self.init(status: response.status, requestID: response.header("request-id"), clientRequestID: clientRequestID,
                   attempt: attempt, resourceUnits: response.header("x-ms-resource-unit").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
                   bodyBytes: response.body.count)
+        limitPercentage = response.header("x-ms-throttle-limit-percentage").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
     }
 }
 

@@ -115,6 +115,7 @@ public final class GraphClient: Sendable {
         if key != nil { try linkGuard.check(request.url) }
         let shownURL = URLRedaction.withoutQuery(request.url)
         var renewedAfter401 = false
+        var throttled = (count: 0, retryAfter: nil as Double?)
         return try await retry.run(shownURL) { attempt in
             var outgoing = request
             var token: AccessToken?
@@ -141,7 +142,8 @@ public final class GraphClient: Sendable {
                                                               fix: error.isRetryable ? "check network access to the Graph host" : nil, url: request.url))
             }
             let now = time.now()
-            let info = GraphResponseInfo(response: response, clientRequestID: clientRequestID, attempt: attempt)
+            var info = GraphResponseInfo(response: response, clientRequestID: clientRequestID, attempt: attempt)
+            (info.throttledAttempts, info.retryAfter) = throttled
             if (200..<300).contains(response.status) {
                 do {
                     return .success((try decode(response), info))
@@ -165,6 +167,8 @@ public final class GraphClient: Sendable {
             let error = classify?(response, now) ?? GraphError.classify(response: response, operation: operation, url: request.url, now: now)
             if RetryPolicy.throttlingStatuses.contains(response.status) {
                 counters.withLock { $0.throttled += 1 }
+                throttled.count += 1
+                throttled.retryAfter = max(throttled.retryAfter ?? 0, error.retryAfter ?? 0)
                 logger.notice("Graph throttled a request", metadata: Self.throttleMetadata(response, url: shownURL, retryAfter: error.retryAfter, attempt: attempt))
             }
             return .failure(.status(response.status, retryAfter: error.retryAfter), error)

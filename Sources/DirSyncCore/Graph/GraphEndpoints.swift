@@ -32,6 +32,48 @@ public struct GraphEndpoints: Sendable, Equatable {
         "\(graphBaseURL)/\(apiVersion)/\(table.resource.rawValue)/delta?$select=\(table.select)"
     }
 
+    /// A "sync from now" request: only a deltaLink that later rounds continue from, made with the
+    /// same `$select` as ``initialDeltaURL(_:)`` (Graph bakes it into the link).
+    public func latestDeltaURL(_ table: FieldTable) -> String {
+        initialDeltaURL(table) + "&$deltatoken=latest"
+    }
+
+    /// A plain list of `table`'s objects as they are now, `filter` (a `$filter` expression) applied.
+    /// Relationships are expanded to their id; Graph serves at most 100 objects a page then, else 999.
+    public func listURL(_ table: FieldTable, filter: String? = nil, top: Int? = nil) -> String {
+        let references = table.contractFields.filter { $0.kind == .reference }
+        let selected = table.fields.filter { $0.kind != .reference }.map(\.graphName)
+        var url = "\(graphBaseURL)/\(apiVersion)/\(table.resource.rawValue)?$select=" + (["id"] + selected).joined(separator: ",")
+        if !references.isEmpty {
+            url += "&$expand=" + references.map { "\($0.graphName)($select=id)" }.joined(separator: ",")
+        }
+        url += "&$top=\(top ?? (references.isEmpty ? 999 : 100))"
+        if let filter { url += "&$filter=" + Self.queryValue(filter) }
+        return url
+    }
+
+    /// The ids of every object of `resource`, 999 a page.
+    public func idListURL(_ resource: DirectoryResource) -> String {
+        "\(graphBaseURL)/\(apiVersion)/\(resource.rawValue)?$select=id&$top=999"
+    }
+
+    /// A delta round of only the groups `ids` (Graph allows 50), with their members.
+    public func scopedGroupsDeltaURL(_ table: FieldTable, ids: [UUID]) -> String {
+        let filter = ids.map { "id eq '\($0.uuidString.lowercased())'" }.joined(separator: " or ")
+        return initialDeltaURL(table) + "&$filter=" + Self.queryValue(filter)
+    }
+
+    /// `POST /directoryObjects/getByIds` selecting `table`'s properties (relationships cannot be expanded there).
+    public func getByIDsURL(_ table: FieldTable) -> String {
+        let selected = table.fields.filter { $0.kind != .reference }.map(\.graphName)
+        return "\(graphBaseURL)/\(apiVersion)/directoryObjects/getByIds?$select=" + (["id"] + selected).joined(separator: ",")
+    }
+
+    /// A user's manager (`/users/{id}/manager`), its id only.
+    public func managerURL(user: UUID) -> String {
+        "\(graphBaseURL)/\(apiVersion)/users/\(user.uuidString.lowercased())/manager?$select=id"
+    }
+
     /// `/users/$count` or `/groups/$count`; the request needs `ConsistencyLevel: eventual`.
     public func countURL(_ resource: DirectoryResource) -> String {
         "\(graphBaseURL)/\(apiVersion)/\(resource.rawValue)/$count"
@@ -67,6 +109,13 @@ public struct GraphEndpoints: Sendable, Equatable {
     }
 
     /// Percent-encodes `text` so it is exactly one URL path segment (RFC 3986 unreserved characters only).
+    /// A query parameter's value percent-encoded (quotes, spaces, `#`, `&` and `+` escaped).
+    static func queryValue(_ text: String) -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        allowed.insert(charactersIn: "-._~(),")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
     static func pathSegment(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
         allowed.insert(charactersIn: "-._~")

@@ -6,6 +6,8 @@ public enum GraphOperation: Sendable, Equatable {
     case delta(DirectoryResource)
     /// `/users/$count`, `/groups/$count` or `/contacts/$count`.
     case count(DirectoryResource)
+    /// A plain list of users, groups or contacts, `getByIds`, a user's manager.
+    case list(DirectoryResource)
     /// `/domains/{name}` or `/domains`.
     case domain
     /// `/organization`.
@@ -18,9 +20,9 @@ public enum GraphOperation: Sendable, Equatable {
     /// The least-privileged application permission(s) the operation needs, as the operator grants them.
     public var requiredPermission: String {
         switch self {
-        case .delta(.users), .count(.users): "User.Read.All"
-        case .delta(.groups), .count(.groups): "GroupMember.Read.All (or Group.Read.All)"
-        case .delta(.contacts), .count(.contacts): "Directory.Read.All (or OrgContact.Read.All)"
+        case .delta(.users), .count(.users), .list(.users): "User.Read.All"
+        case .delta(.groups), .count(.groups), .list(.groups): "GroupMember.Read.All (or Group.Read.All)"
+        case .delta(.contacts), .count(.contacts), .list(.contacts): "Directory.Read.All (or OrgContact.Read.All)"
         case .domain, .organization: "Directory.Read.All (or Domain.Read.All)"
         case .tenantDiscovery, .token: "none"
         }
@@ -112,6 +114,12 @@ extension GraphError {
         case 500...599:
             return make(.serverError, "Graph kept failing with a server error (HTTP \(status))",
                         fix: "transient on Microsoft's side; the next run retries")
+        case 400 where body?.contains("Directory_ExpiredPageToken") ?? false:
+            return make(.expiredPageToken, "Graph no longer accepts this page's token (Directory_ExpiredPageToken)",
+                        fix: "none needed: the list starts over")
+        case 400 where body?.contains("Request_UnsupportedQuery") ?? false:
+            return make(.unsupportedQuery, "Graph does not support this query (Request_UnsupportedQuery)",
+                        fix: "run the first sync with --first-load delta")
         case 400 where unknownProperty(body?.message) != nil:
             let name = unknownProperty(body?.message)!
             if case .delta(let resource) = operation, DirectorySchema.standard[resource][name] == nil {

@@ -15,7 +15,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
             case appNotInTenant, invalidClientSecret, expiredClientSecret, invalidCertificate
             case federatedCredentialMismatch, unknownTenant, credentialNotSent, appDisabled
             case tokenRequestLoop, conditionalAccess, adminConsentRequired, invalidScope, tokenRequestFailed
-            case unknownProperty
+            case unknownProperty, expiredPageToken, unsupportedQuery
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -36,6 +36,10 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
         public static let badRequest = Code(.badRequest)
         /// 400 "Could not find a property named '…'": a selected property Graph does not know.
         public static let unknownProperty = Code(.unknownProperty)
+        /// 400 `Directory_ExpiredPageToken`: a list's page token expired; the list starts over.
+        public static let expiredPageToken = Code(.expiredPageToken)
+        /// 400 `Request_UnsupportedQuery`: Graph does not serve this filter or option.
+        public static let unsupportedQuery = Code(.unsupportedQuery)
         /// 5xx after all attempts.
         public static let serverError = Code(.serverError)
         /// A status the client does not expect (1xx, 3xx).

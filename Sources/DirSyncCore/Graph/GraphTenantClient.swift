@@ -37,8 +37,10 @@ public struct GraphTenantClient: Sendable {
     /// Fetches one delta page and validates it, leaving its objects to be read
     /// (``PendingDeltaPage/page()``); the same checks and errors as ``fetchDeltaPage(resource:link:)``.
     public func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
-        // Graph does not carry request headers into its links: send Prefer on every page.
-        let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal")])
+        // Graph does not carry request headers into its links: send Prefer on every page. Where Graph
+        // honours odata.maxpagesize (users/delta, by a field report) pages carry up to 999 objects;
+        // elsewhere it is ignored. The run record keeps the page sizes received.
+        let request = HTTPRequest(url: link, headers: [("Accept", "application/json"), ("Prefer", "return=minimal, odata.maxpagesize=999")])
         let table = client.configuration.schema[resource]
         let profiler = client.profiler
         let result = try await client.perform(request, operation: .delta(resource), key: key) { response in

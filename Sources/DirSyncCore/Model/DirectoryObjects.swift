@@ -64,4 +64,15 @@ public enum ProgressPhase: String, Sendable, Equatable, CaseIterable {
     case sweep
     /// The round completed.
     case done
+    /// A parallel first load takes its "sync from now" links.
+    case tokens
+    /// A parallel first load waits for replication before listing.
+    case waiting
+    /// A parallel first load lists the tenant (users, contacts, groups with their members).
+    case listing
+    /// A parallel first load checks it is complete and fills gaps.
+    case verifying
+
+    /// Whether the phase belongs to a parallel first load.
+    public var isFirstLoad: Bool { [.tokens, .waiting, .listing, .verifying].contains(self) }
 }

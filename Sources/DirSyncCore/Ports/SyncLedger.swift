@@ -21,6 +21,15 @@ public protocol SyncLedger: Sendable {
     /// `body` ends.
     func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
                                      _ body: (any RoundStore) async throws -> T) async throws -> T
+    /// Runs `body` with the tenant's first-load store, on a session of its own; `nil` when this
+    /// ledger cannot hold a parallel first load (the sequential rounds then do the first sync).
+    func withFirstLoadStore<T: Sendable>(tenantID: UUID, runID: Int64?, _ body: (any FirstLoadStore) async throws -> T) async throws -> T?
+}
+
+extension SyncLedger {
+    public func withFirstLoadStore<T: Sendable>(tenantID: UUID, runID: Int64?, _ body: (any FirstLoadStore) async throws -> T) async throws -> T? {
+        nil
+    }
 }
 
 /// The process that runs a sync, recorded with each run so a crashed one can be recognised.

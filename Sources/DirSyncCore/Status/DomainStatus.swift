@@ -145,10 +145,16 @@ public struct DomainStatus: Sendable, Equatable {
         guard !rows.isEmpty else { return nil }
         let working = rows.filter { $0.phase != .done }
         let phase: String
-        if working.isEmpty {
+        let loading = rows.first { $0.phase.isFirstLoad }
+        if let loading {
+            // A parallel first load: tokens, waiting, listing or verifying, the same for every resource.
+            phase = loading.phase.rawValue
+        } else if working.isEmpty {
             phase = "sweep"
         } else if working.contains(where: { $0.phase == .sweep }) {
             phase = "sweep"
+        } else if working.contains(where: { $0.note?.hasPrefix("catching up") == true }) {
+            phase = "catching up"
         } else {
             phase = working.map(\.resource.rawValue).sorted().joined(separator: "+")
         }
@@ -160,7 +166,9 @@ public struct DomainStatus: Sendable, Equatable {
         var percent: Double?
         var eta: Double?
         // A finished round is all of itself; an unfinished one needs Graph's count to say how far it is.
-        let shares = rows.map { row -> (done: Int, total: Int)? in
+        // A first load's percent counts what Graph counted (users, groups); contacts it does not count.
+        let counted = loading == nil ? rows : rows.filter { $0.expectedTotal != nil }
+        let shares = counted.map { row -> (done: Int, total: Int)? in
             if let total = row.expectedTotal { return (min(row.objects, total), total) }
             return row.phase == .done ? (row.objects, row.objects) : nil
         }
@@ -170,7 +178,8 @@ public struct DomainStatus: Sendable, Equatable {
             eta = rate > 0 ? (Double(total) - done) / rate : nil
         }
         let notes = rows.sorted { $0.resource < $1.resource }.compactMap { row in row.note.map { "\(row.resource.rawValue): \($0)" } }
+        let note = loading.map { "parallel first load, \($0.phase.rawValue)" } ?? (notes.isEmpty ? nil : notes.joined(separator: "; "))
         return Progress(phase: phase, pages: pages, objects: objects, rate: rate, elapsedSeconds: elapsed, percent: percent, etaSeconds: eta,
-                        note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+                        note: note)
     }
 }

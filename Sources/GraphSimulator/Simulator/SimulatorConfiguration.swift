@@ -16,6 +16,8 @@ public struct SimulatorConfiguration: Sendable {
     public var deltaTokenLifetime: Double = 7 * 24 * 3600
     /// Objects per delta page (Graph is observed to send about 200 users per page).
     public var pageSize: Int = 200
+    /// The most objects per page a `Prefer: odata.maxpagesize` may ask for (at most 999).
+    public var maxPageSize: Int = 999
     /// `members@delta` entries per page before a group is split across pages.
     public var membersPerPage: Int = 500
     /// Default probability of a duplicate object at a page start.

@@ -183,7 +183,7 @@ extension SimulatorState {
         let prefer = request.headers["prefer"] ?? ""
         let minimal = prefer.lowercased().contains("return=minimal")
         var pageSize = config.pageSize
-        if resource != .groups, let asked = Self.maxPageSize(prefer) { pageSize = min(asked, ListQuery.maxTop) }
+        if resource != .groups, let asked = Self.maxPageSize(prefer) { pageSize = min(asked, config.maxPageSize, ListQuery.maxTop) }
         let linkBase = (foreignLinks ? foreignBaseURL : baseURL) + "/v1.0/\(resource.name)/delta?"
         let context = DeltaPageContext(odataContext: odataContext(resource, round.selection, tenant: t),
                                        nextLinkPrefix: linkBase + "$skiptoken=", deltaLinkPrefix: linkBase + "$deltatoken=",

@@ -60,9 +60,33 @@ public final class PostgresSyncLedger: SyncLedger {
                 objects_deleted = \(result.objectsDeleted), memberships_added = \(result.membershipsAdded),
                 memberships_removed = \(result.membershipsRemoved), throttled = \(result.throttled),
                 error_class = \(result.failure?.kind.rawValue), error_message = \(result.failure?.message), reason = \(result.reason),
+                first_load = \(Self.firstLoadJSON(result.firstLoad))::jsonb, page_sizes = \(Self.pageSizesJSON(result.rounds))::jsonb,
                 deletions_pending = \(verdict.map { _ in result.deletionsPlanned }), deletion_limit = \(verdict?.limit)
             WHERE run_id = \(runID)
             """, name: "finish run")
+    }
+
+    /// `{outcome, reason?, requests, resource_units, throttled, peak_in_flight, pages, restarts, seconds}`.
+    static func firstLoadJSON(_ report: FirstLoadReport?) -> String? {
+        guard let report else { return nil }
+        var object: [String: Any] = [
+            "requests": report.requests, "resource_units": report.resourceUnits, "throttled": report.throttled,
+            "peak_in_flight": report.peakInFlight, "pages": report.pages, "restarts": report.restarts, "seconds": (report.seconds * 10).rounded() / 10,
+        ]
+        switch report.outcome {
+        case .loaded: object["outcome"] = "loaded"
+        case .notParallel: object["outcome"] = "not_parallel"
+        case .fellBack(let reason): object["outcome"] = "fell_back"; object["reason"] = reason
+        }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `{resource: {pages, objects, largest}}` for the rounds that read pages.
+    static func pageSizesJSON(_ rounds: [RoundReport]) -> String? {
+        let entries = rounds.filter { $0.pages > 0 }.map { ($0.resource.rawValue, ["pages": $0.pages, "objects": $0.objectsSeen, "largest": $0.largestPage]) }
+        guard !entries.isEmpty else { return nil }
+        return (try? JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: entries), options: [.sortedKeys]))
+            .map { String(decoding: $0, as: UTF8.self) }
     }
 
     public func storeTenantDomains(tenantID: UUID, domains: [GraphDomain]) async throws {
@@ -93,6 +117,12 @@ public final class PostgresSyncLedger: SyncLedger {
                                             _ body: (any RoundStore) async throws -> T) async throws -> T {
         try await PostgresConnection.withConnection(configuration, logger: logger, profiler: connection.profiler) { session in
             try await body(PostgresRoundStore(connection: session, tenantID: tenantID, table: schema[resource], runID: runID))
+        }
+    }
+
+    public func withFirstLoadStore<T: Sendable>(tenantID: UUID, runID: Int64?, _ body: (any FirstLoadStore) async throws -> T) async throws -> T? {
+        try await PostgresConnection.withConnection(configuration, logger: logger, profiler: connection.profiler) { session in
+            try await body(PostgresFirstLoadStore(connection: session, tenantID: tenantID, schema: schema, runID: runID))
         }
     }
 }

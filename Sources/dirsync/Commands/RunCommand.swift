@@ -46,6 +46,16 @@ struct RunCommand: AsyncParsableCommand {
     var metricsFile: String?
 
     @Option(name: .long, help: ArgumentHelp(
+        "How a tenant's first sync reads it: parallel (listing and scoped delta chains, many requests in flight), delta (the sequential delta rounds), or auto (parallel from \(FirstLoadPlan.parallelThreshold) users and groups).",
+        valueName: "auto|parallel|delta"))
+    var firstLoad: FirstLoadSetting = .auto
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A parallel first load waits this long after taking its delta links before listing, so changes made just before replicate (e.g. 2m, 0s).",
+        valueName: "duration"))
+    var firstLoadWait = "2m"
+
+    @Option(name: .long, help: ArgumentHelp(
         "Extra user properties to keep in directory.users.attributes, comma-separated Graph names (default: DIRSYNC_USER_PROPERTIES). A change starts one full users round.",
         valueName: "names"))
     var userProperties: String?
@@ -70,6 +80,13 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--shard and --domain cannot be combined: a shard syncs the tenants the hash assigns it, --domain names tenants explicitly")
         }
         _ = try selection()
+        _ = try firstLoadWaitSeconds()
+    }
+
+    /// `--first-load-wait` in seconds (`0s` allowed: no wait).
+    private func firstLoadWaitSeconds() throws -> TimeInterval {
+        if ["0", "0s", "0m"].contains(firstLoadWait.trimmingCharacters(in: .whitespaces)) { return 0 }
+        do { return try StatusDuration.parse(firstLoadWait) } catch { throw ValidationError("--first-load-wait \(error.description)") }
     }
 
     /// Which domains the flags select.
@@ -88,7 +105,9 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = try configuration.graphRuntime(logger: logger, connections: 3 * concurrency + 1, profiler: profiler ?? NoProfiler())
         let records = try await configuration.withDatabase(logger: logger) { try await PostgresDomainStore(connection: $0).list() }
         let selection = try selection()
-        let options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
+        var options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))
+        options.firstLoad = firstLoad
+        options.firstLoadWait = try firstLoadWaitSeconds()
         let plan: FleetPlan
         do { plan = try FleetPlan.plan(domains: records, selection: selection, options: options) } catch { throw CommandFailure(.usage, error.message) }
         if case .shard(let shard) = selection {
@@ -102,7 +121,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = ProgressReporter(interactive: isatty(STDERR_FILENO) == 1 && global.logFormat != .json, logger: logger)
         let reporting = Task { await reporter.run() }
-        let wiring = TenantWiring(runtime: runtime, configuration: configuration, profiler: profiler ?? NoProfiler(), reporter: reporter, logger: logger)
+        let wiring = TenantWiring(runtime: runtime, configuration: configuration, profiler: profiler ?? NoProfiler(), reporter: reporter, logger: logger,
+                                  fleet: FleetResourceUnits())
         let fleet = FleetRunner(concurrency: concurrency)
         let work = Task { await fleet.run(plan) { try await wiring.sync($0) } }
         ShutdownSignals.install { _ in work.cancel() }
@@ -149,6 +169,8 @@ struct TenantWiring: Sendable {
     let profiler: any Profiler
     let reporter: ProgressReporter
     let logger: Logger
+    /// The resource units every tenant's first load spends together.
+    let fleet: FleetResourceUnits
 
     func sync(_ work: TenantWork) async throws -> TenantSyncResult {
         var logger = self.logger
@@ -161,7 +183,7 @@ struct TenantWiring: Sendable {
                 let ledger = PostgresSyncLedger(connection: session, configuration: configuration.database, identity: configuration.identity,
                                                 schema: configuration.schema, logger: logger)
                 let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger, profiler: profiler,
-                                      throttledCount: { client.statistics.throttled })
+                                      throttledCount: { client.statistics.throttled }, fleet: fleet)
                 let request = TenantSyncRequest(tenantID: work.tenantID, domains: work.domains, options: work.options)
                 return try await sync.run(request) { reporter.update(tenant: work.tenantID, report: $0) }
             }

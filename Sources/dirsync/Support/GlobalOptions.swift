@@ -1,3 +1,4 @@
+import DirSyncCore
 import ArgumentParser
 import Foundation
 import Logging
@@ -49,3 +50,4 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case json, text
 }
+extension FirstLoadSetting: ExpressibleByArgument {}

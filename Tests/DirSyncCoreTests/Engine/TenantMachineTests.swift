@@ -44,8 +44,13 @@ struct TenantMachineTests {
         #expect(machine.abandonedRunsMarked(1, now: Self.now) == .readTenantDomains)
         #expect(machine.tenantDomainsRead(Self.listed, now: Self.now) == .storeTenantDomains(Self.listed))
         #expect(machine.tenantDomainsStored(now: Self.now) == .startRunRecord(.incremental))
-        guard case .runRounds(let options) = machine.runRecordStarted(17) else { Issue.record("expected rounds"); return }
-        #expect(options.runID == 17)
+        guard case .firstLoad(let loadOptions) = machine.runRecordStarted(17) else { Issue.record("expected the first-load step"); return }
+        #expect(loadOptions.runID == 17)
+        guard case .runRounds(let options) = machine.firstLoadFinished(FirstLoadReport(outcome: .notParallel), now: Self.now) else {
+            Issue.record("expected rounds")
+            return
+        }
+        #expect(options.runID == 17 && !options.catchingUp)
         let finish = machine.roundsFinished([(.users, .success(Self.report(.users))), (.groups, .success(Self.report(.groups)))], throttled: 2, now: Self.now)
         guard case .finishRunRecord(let runID, let result) = finish else { Issue.record("expected the run record"); return }
         #expect(runID == 17 && result.state == .succeeded && result.throttled == 2 && result.mode == .incremental)
@@ -78,6 +83,7 @@ struct TenantMachineTests {
         #expect(problem.contains("not a verified domain"))
         #expect(machine.verificationRecorded(now: Self.now) == .startRunRecord(.incremental))
         _ = machine.runRecordStarted(1)
+        _ = machine.firstLoadFinished(FirstLoadReport(outcome: .notParallel), now: Self.now)
         guard case .finishRunRecord(_, let result) = machine.roundsFinished([], throttled: 0, now: Self.now) else { Issue.record("expected the record"); return }
         #expect(result.unverifiedDomains == ["new.example"])
     }
@@ -124,7 +130,7 @@ struct TenantMachineTests {
         _ = machine.locked(true, now: Self.now)
         _ = machine.abandonedRunsMarked(0, now: Self.now)
         #expect(machine.tenantDomainsFailed(GraphError(code: .permissionMissing, message: "no Directory.Read.All"), now: Self.now) == .startRunRecord(.incremental))
-        guard case .runRounds = machine.runRecordStarted(5) else { Issue.record("expected the rounds"); return }
+        guard case .firstLoad = machine.runRecordStarted(5) else { Issue.record("expected the rounds"); return }
     }
 
     @Test("a dry run writes nothing: no crashed runs marked, no verification or run recorded")
@@ -150,6 +156,7 @@ struct TenantMachineTests {
             _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
             _ = machine.tenantDomainsStored(now: Self.now)
             _ = machine.runRecordStarted(1)
+            _ = machine.firstLoadFinished(FirstLoadReport(outcome: .notParallel), now: Self.now)
             guard case .finishRunRecord(_, let result) = machine.roundsFinished(outcomes, throttled: 0, now: Self.now) else { return nil }
             return result
         }
@@ -162,5 +169,46 @@ struct TenantMachineTests {
         #expect(halted?.state == .halted && halted?.failure?.message.contains("delete 60 of 100") == true)
         let resync = result([(.users, .success(Self.report(.users, start: .resync))), (.groups, .success(Self.report(.groups)))])
         #expect(resync?.mode == .resync)
+    }
+
+    private func machineAtFirstLoad() -> TenantMachine {
+        var machine = TenantMachine(request: Self.request(), startedAt: Self.now)
+        _ = machine.start()
+        _ = machine.locked(true, now: Self.now)
+        _ = machine.abandonedRunsMarked(0, now: Self.now)
+        _ = machine.tenantDomainsRead(Self.listed, now: Self.now)
+        _ = machine.tenantDomainsStored(now: Self.now)
+        _ = machine.runRecordStarted(3)
+        return machine
+    }
+
+    @Test("a parallel first load that loaded the tenant is followed by catch-up rounds from its links, and the run is recorded as full")
+    func firstLoadThenCatchUp() {
+        var machine = machineAtFirstLoad()
+        var report = FirstLoadReport(outcome: .loaded)
+        report.requests = 40
+        guard case .runRounds(let options) = machine.firstLoadFinished(report, now: Self.now) else { Issue.record("expected the catch-up rounds"); return }
+        #expect(options.catchingUp)
+        guard case .finishRunRecord(3, let result) = machine.roundsFinished([(.users, .success(Self.report(.users)))], throttled: 0, now: Self.now) else {
+            Issue.record("expected the record")
+            return
+        }
+        #expect(result.mode == .full && result.firstLoad?.requests == 40 && result.state == .succeeded)
+    }
+
+    @Test("a first load that fell back runs the sequential first rounds and keeps why; one that failed fails the tenant with a record")
+    func firstLoadFallsBackOrFails() {
+        var fellBack = machineAtFirstLoad()
+        guard case .runRounds(let options) = fellBack.firstLoadFinished(FirstLoadReport(outcome: .fellBack("filters refused")), now: Self.now) else {
+            Issue.record("expected the sequential rounds")
+            return
+        }
+        #expect(!options.catchingUp)
+        var failed = machineAtFirstLoad()
+        guard case .finishRunRecord(3, let result) = failed.firstLoadFailed(GraphError(code: .transport, message: "down"), now: Self.now) else {
+            Issue.record("expected the record")
+            return
+        }
+        #expect(result.state == .failed && result.failure?.kind == .transport)
     }
 }

@@ -87,9 +87,9 @@ struct DeltaPageDecoderDifferentialTests {
         for object in page.objects.indices {
             for index in page.objects[object].values.indices {
                 guard case .value(.json(let text)) = page.objects[object].values[index] else { continue }
+                if text == "non-finite" { continue }
                 let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-                let data = parsed.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]) }
-                page.objects[object].values[index] = .value(.json(data.map { String(decoding: $0, as: UTF8.self) } ?? "unparsable: " + text))
+                page.objects[object].values[index] = .value(.json(parsed.map(ReferenceDeltaDecoder.canonicalJSON) ?? "unparsable: " + text))
             }
         }
         return page

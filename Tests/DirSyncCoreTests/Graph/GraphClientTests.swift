@@ -42,7 +42,7 @@ struct GraphClientTests {
         #expect(requests.map(\.url) == [endpoints.initialDeltaURL(.users), next])
         for request in requests {
             let headers = Dictionary(request.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
-            #expect(headers["prefer"] == "return=minimal")
+            #expect(headers["prefer"] == "return=minimal, odata.maxpagesize=999")
             #expect(headers["authorization"] == "Bearer SECRET-TOKEN-1")
             #expect(headers["user-agent"] == "dirsync/1.2.3")
             #expect(UUID(uuidString: headers["client-request-id"] ?? "") != nil)
