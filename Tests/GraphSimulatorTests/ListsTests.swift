@@ -58,6 +58,44 @@ struct ListsTests {
         #expect(Set(ids) == h.liveIds(.users))
     }
 
+    @Test("$expand=manager($select=id) gives each user its manager as type and id (none: left out), at most 100 a page; other expansions are refused")
+    func expandManager() throws {
+        let h = Self.large(300)
+        let token = try h.token()
+        let tenant = h.simulator.tenant(0)
+        let pages = try h.chain("/v1.0/users?$select=id,displayName&$expand=manager($select=id)&$top=999", token: token)
+        #expect(pages.count == 3 && pages[0]["value"]?.arrayValue?.count == 100)
+        var withManager = 0
+        for user in pages.flatMap({ $0["value"]?.arrayValue ?? [] }) {
+            let id = try #require(user["id"]?.stringValue)
+            let index = try #require(tenant.users.firstIndex { $0.id == id })
+            let manager = tenant.manager(of: index)
+            if manager.isNone {
+                #expect(user["manager"] == nil)
+            } else {
+                withManager += 1
+                #expect(user["manager"]?["id"] == .string(tenant.id(of: manager)) && user["manager"]?["@odata.type"] == .string("#microsoft.graph.user"))
+            }
+        }
+        #expect(withManager > 50, "a generated tenant gives most users a manager")
+        #expect(h.get("/v1.0/users?$expand=memberOf", token: token).status == 400)
+        #expect(h.get("/v1.0/groups?$expand=manager", token: token).status == 400)
+    }
+
+    @Test("/users/{id}/manager answers the manager's type and id, or 404 Request_ResourceNotFound when there is none")
+    func managerOfUser() throws {
+        let h = Self.large(300)
+        let token = try h.token()
+        let tenant = h.simulator.tenant(0)
+        let managed = try #require(tenant.users.indices.first { tenant.users[$0].lifecycle == .live && !tenant.manager(of: $0).isNone })
+        let answer = try JSONValue.parse(h.get("/v1.0/users/\(tenant.users[managed].id)/manager?$select=id", token: token).body)
+        #expect(answer["id"] == .string(tenant.id(of: tenant.manager(of: managed))))
+        let unmanaged = try #require(tenant.users.indices.first { tenant.users[$0].lifecycle == .live && tenant.manager(of: $0).isNone })
+        let none = h.get("/v1.0/users/\(tenant.users[unmanaged].id)/manager", token: token)
+        #expect(none.status == 404 && none.text.contains("Request_ResourceNotFound"))
+        #expect(h.get("/v1.0/users/\(UUID().uuidString)/manager", token: token).status == 404)
+    }
+
     @Test("the id-only stream returns objects with nothing but id")
     func idOnlyStream() throws {
         let h = Self.large(300)

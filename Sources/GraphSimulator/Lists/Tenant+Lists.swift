@@ -144,7 +144,8 @@ extension Tenant {
     /// Writes object `index` of `resource` as a plain read returns it: every selected property, `null` when it has no
     /// value (collections as `[]`, `onPremisesExtensionAttributes` with fifteen nulls), then `id`; directory extensions
     /// only when set. With `odataType`, `@odata.type` comes first (directoryObject collections carry it).
-    func writeListed(_ w: inout JSONWriter, _ resource: Resource, _ index: Int, view: ListView, selection: DeltaSelection, odataType: Bool) {
+    func writeListed(_ w: inout JSONWriter, _ resource: Resource, _ index: Int, view: ListView, selection: DeltaSelection, odataType: Bool,
+                     expandManager: Bool = false) {
         guard let object = listed(resource, index, in: view) else { return }
         w.beginObject()
         if odataType { w.string("#" + resource.odataType, key: "@odata.type") }
@@ -168,6 +169,15 @@ extension Tenant {
             for ext in directoryExtensions.indices where selection.returned & Self.extensionBit(ext) != 0 {
                 guard ext < extensions.count, extensions[ext] != .unset else { continue }
                 Self.write(extensions[ext], key: directoryExtensions[ext].name, to: &w)
+            }
+        }
+        if expandManager, resource == .users {
+            let manager = manager(of: index)
+            if !manager.isNone {
+                w.beginObject("manager")
+                w.string(manager.kind.odataType, key: "@odata.type")
+                w.string(id(of: manager), key: "id")
+                w.endObject()
             }
         }
         w.string(object.id, key: "id")

@@ -33,6 +33,13 @@ public struct SimRequest: Sendable {
         let lower = name.lowercased()
         return query.first { $0.name.lowercased() == lower }?.value
     }
+
+    /// The request without the query option `name` (any letter case).
+    public func without(_ name: String) -> SimRequest {
+        var copy = self
+        copy.query.removeAll { $0.name.lowercased() == name.lowercased() }
+        return copy
+    }
 }
 
 /// How the server adapter must deliver a response (faults that happen below HTTP).

@@ -108,6 +108,9 @@ extension SimulatorState {
             if resource == .groups && parts.count == 3 && parts[2] == "members" {
                 return members(request, tenant: t, groupID: parts[1], beta: false, roles: token.roles, now: now)
             }
+            if resource == .users && parts.count == 3 && parts[2] == "manager" {
+                return manager(request, tenant: t, userID: parts[1], now: now)
+            }
             if resource == .groups && parts.count == 4 && parts[2] == "members" && parts[3] == "$count" {
                 return memberCount(request, tenant: t, groupID: parts[1], beta: false, now: now)
             }

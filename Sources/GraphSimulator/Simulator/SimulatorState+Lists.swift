@@ -16,6 +16,11 @@ import Foundation
 ///   asked, each with `@odata.type`; needs `Directory.Read.All` or `Directory.ReadWrite.All`, the application
 ///   permissions Graph documents.
 ///
+/// - `GET /users?$expand=manager($select=id)`: each user with its manager as `{"@odata.type","id"}` (left out when
+///   it has none), at most 100 users a page (Graph's limit for expanded directory objects; graph-sim serves a larger
+///   `$top` as 100). `GET /users/{id}/manager`: the manager, or 404 when there is none. graph-sim's choice: managers
+///   are read current, not through the replication lag.
+///
 /// All three read through the tenant's replication lag (``TenantSettings/listLagMillis``).
 extension SimulatorState {
     static let getByIdsRoles: Set<String> = ["Directory.Read.All", "Directory.ReadWrite.All"]
@@ -99,12 +104,15 @@ extension SimulatorState {
 
     /// `GET /users`, `/groups` or `/contacts`.
     mutating func list(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double) -> SimResponse {
-        if let refused = unservedOption(request, now: now) { return refused }
-        let top: Int
+        // Users may expand their manager; any other expansion is refused like the other unserved options.
+        let expandsManager = resource == .users && Self.expandsManager(request.option("$expand"))
+        if let refused = unservedOption(expandsManager ? request.without("$expand") : request, now: now) { return refused }
+        var top: Int
         switch ListQuery.top(request.option("$top")) {
         case .success(let value): top = value
         case .failure(let p): return problem(p, request, now: now)
         }
+        if expandsManager { top = min(top, 100) }
         var selection: DeltaSelection
         switch DeltaSelection.parse(request.option("$select"), resource: resource, extensions: tenants[t].directoryExtensions, mode: .read) {
         case .success(let value): selection = value
@@ -149,7 +157,9 @@ extension SimulatorState {
                      key: "@odata.nextLink")
         }
         w.beginArray("value")
-        for index in page.items { tenants[t].writeListed(&w, resource, index, view: view, selection: selection, odataType: false) }
+        for index in page.items {
+            tenants[t].writeListed(&w, resource, index, view: view, selection: selection, odataType: false, expandManager: expandsManager)
+        }
         w.endArray()
         w.endObject()
         countPage(resource.name, size: top)
@@ -269,6 +279,34 @@ extension SimulatorState {
     }
 
     /// The index of group `id` if reads see it live.
+    /// Whether `$expand` asks for the manager: `manager`, or `manager($select=…)`.
+    static func expandsManager(_ expand: String?) -> Bool {
+        guard let expand = expand?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        return expand == "manager" || (expand.hasPrefix("manager($select=") && expand.hasSuffix(")"))
+    }
+
+    /// `GET /users/{id}/manager`: the manager (`@odata.type` and `id`), or 404 when the user has none.
+    mutating func manager(_ request: SimRequest, tenant t: Int, userID: String, now: Double) -> SimResponse {
+        guard let ref = tenants[t].refs[userID.lowercased()], ref.kind == .user, tenants[t].users[ref.index].lifecycle == .live else {
+            return graphError(404, code: "Request_ResourceNotFound",
+                              message: "Resource '\(userID)' does not exist or one of its queried reference-property objects are not present.",
+                              request: request, now: now)
+        }
+        let manager = tenants[t].manager(of: ref.index)
+        guard !manager.isNone else {
+            return graphError(404, code: "Request_ResourceNotFound",
+                              message: "Resource 'manager' does not exist or one of its queried reference-property objects are not present.",
+                              request: request, now: now)
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.string(baseURL + "/v1.0/$metadata#directoryObjects/$entity", key: "@odata.context")
+        w.string(manager.kind.odataType, key: "@odata.type")
+        w.string(tenants[t].id(of: manager), key: "id")
+        w.endObject()
+        return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+    }
+
     private func listedGroup(_ id: String, tenant t: Int, view: ListView) -> Int? {
         guard let ref = tenants[t].refs[id.lowercased()], ref.kind == .group, tenants[t].isListedLive(.groups, ref.index, in: view) else { return nil }
         return ref.index
