@@ -50,3 +50,24 @@ ALTER TABLE directory.sync_progress ADD CONSTRAINT sync_progress_phase_check
 -- peak_in_flight, pages, restarts, seconds}), and the page sizes Graph sent per resource
 -- ({resource: {pages, objects, largest}}).
 ALTER TABLE directory.sync_runs ADD COLUMN first_load jsonb NULL, ADD COLUMN page_sizes jsonb NULL;
+
+-- The objects and memberships a full round saw without rewriting them (their values had not
+-- changed), for its sweep: only rows neither written by the round nor seen by it are deleted at its
+-- end. A full round over a synced tenant then rewrites only what changed instead of re-stamping
+-- every row. Unlogged (no write-ahead log): if PostgreSQL restarts, the table is emptied; the marker
+-- row (id 00000000-0000-0000-0000-000000000000) each full round writes at its start then is gone
+-- too, and the round starts over instead of sweeping on what it no longer knows.
+CREATE UNLOGGED TABLE directory.round_seen (
+    tenant_id  uuid NOT NULL,
+    resource   text NOT NULL,
+    round_id   bigint NOT NULL,
+    id         uuid NOT NULL,
+    PRIMARY KEY (tenant_id, resource, round_id, id)
+);
+CREATE UNLOGGED TABLE directory.round_seen_members (
+    tenant_id  uuid NOT NULL,
+    round_id   bigint NOT NULL,
+    group_id   uuid NOT NULL,
+    member_id  uuid NOT NULL,
+    PRIMARY KEY (tenant_id, round_id, group_id, member_id)
+);

@@ -398,4 +398,55 @@ struct PostgresRoundStoreTests {
             await connection.close()
         }
     }
+
+    @Test("a full round over unchanged rows rewrites none of them (no new row versions), reports no upserts, and still sweeps exactly what it did not see")
+    func fullRoundRewritesOnlyChanges() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
+            let users = (0..<6).map { _ in UUID() }
+            _ = try await completeFull(store, [DeltaPlanner.plan(.users, objects: users.map { fullUser($0, name: "u\($0.uuidString.prefix(4))") })], roundID: 1)
+            func versions() async throws -> [String: String] {
+                Dictionary(uniqueKeysWithValues: try await connection.query("SELECT id::text AS id, xmin::text AS v FROM directory.users WHERE tenant_id = \(tenant)")
+                    .map { (try $0.string("id"), try $0.string("v")) })
+            }
+            let before = try await versions()
+            // Round 2 sees every user but the last, unchanged, over two pages; one of them changed.
+            var changed = fullUser(users[0], name: "u\(users[0].uuidString.prefix(4))")
+            changed.user.jobTitle = .value("Director")
+            let seen = [changed] + users[1..<5].map { fullUser($0, name: "u\($0.uuidString.prefix(4))") }
+            try await store.startRound(mode: .full, roundID: 2, selection: FieldTable.users.selectedProperties)
+            let first = try await store.applyPages(DeltaPlanner.plan(.users, objects: Array(seen.prefix(2))), count: 1,
+                                                   nextLink: "https://graph.example/n1", mode: .full, roundID: 2)
+            let (last, completion) = try await store.completeRound(lastPages: DeltaPlanner.plan(.users, objects: Array(seen.dropFirst(2))), count: 1,
+                                                                   deltaLink: "https://graph.example/d2", mode: .full, roundID: 2,
+                                                                   guard: DeletionGuard(allowDeletes: true))
+            #expect(first.objectsUpserted + last.objectsUpserted == 1, "only the changed user counts as upserted")
+            #expect(completion == .completed(objectsDeleted: 1, membershipsSwept: 0))
+            let after = try await versions()
+            for id in users[1..<5] { #expect(after[id.uuidString.lowercased()] == before[id.uuidString.lowercased()], "an unchanged row keeps its version") }
+            #expect(after[users[0].uuidString.lowercased()] != before[users[0].uuidString.lowercased()])
+            let deleted = try await connection.query("SELECT id FROM directory.users WHERE tenant_id = \(tenant) AND deleted_at IS NOT NULL").map { try $0.uuid("id") }
+            #expect(deleted == [users[5]])
+            #expect(try await connection.query("SELECT count(*)::int AS n FROM directory.round_seen").first?.int("n") == 0, "the record is forgotten at the end")
+            await connection.close()
+        }
+    }
+
+    @Test("a full round whose record of what it saw was lost (PostgreSQL restarted; the table is unlogged) is reported as lost, not resumed")
+    func lostSeenRecordIsReported() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let store = PostgresRoundStore(connection: connection, tenantID: tenant, table: .users, runID: nil)
+            try await store.startRound(mode: .full, roundID: 5, selection: FieldTable.users.selectedProperties)
+            _ = try await store.applyPages(DeltaPlanner.plan(.users, objects: [fullUser(UUID(), name: "a")]), count: 1,
+                                           nextLink: "https://graph.example/n1", mode: .full, roundID: 5)
+            #expect(try await store.cursor().roundLost == false)
+            // What a crash restart does to an unlogged table.
+            try await connection.execute("TRUNCATE directory.round_seen")
+            let cursor = try await store.cursor()
+            #expect(cursor.roundLost && cursor.nextLink == "https://graph.example/n1")
+            await connection.close()
+        }
+    }
 }

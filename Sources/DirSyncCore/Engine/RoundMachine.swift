@@ -109,6 +109,14 @@ public struct RoundMachine: Sendable {
             return .resolveHalted(options.deletionGuard)
         }
         let changed = Self.selectionChange(from: cursor.selectedProperties, to: selection)
+        if cursor.roundLost {
+            (mode, roundID, link) = (.full, Self.roundID(startingAt: now), initialLink)
+            report = RoundReport(resource: resource, start: cursor.deltaLink == nil ? .full : .resync, mode: .full)
+            let note = "the unfinished full round lost what it had seen (the database restarted); starting it again"
+            report!.note = note
+            state = .starting
+            return .startRound(mode: .full, roundID: roundID, note: note, selection: selection)
+        }
         if !options.forceFull, changed == nil, let resumedMode = cursor.roundMode, let next = cursor.nextLink {
             (mode, roundID, link) = (resumedMode, cursor.roundID, next)
             report = RoundReport(resource: resource, start: .resumed, mode: resumedMode)

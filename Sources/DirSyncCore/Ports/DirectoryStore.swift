@@ -27,6 +27,9 @@ public struct SyncCursor: Sendable, Equatable {
     /// The properties (``FieldTable/selectedProperties``) the newest stored link was made with: the
     /// round in progress's, else the deltaLink's; `nil` when not recorded.
     public var selectedProperties: [String]?
+    /// The full round in progress can no longer be resumed: the store lost what it had seen (the
+    /// database restarted), so it must start over.
+    public var roundLost = false
 
     public init(
         deltaLink: String? = nil, deltaLinkAt: Date? = nil, roundMode: RoundMode? = nil, nextLink: String? = nil,

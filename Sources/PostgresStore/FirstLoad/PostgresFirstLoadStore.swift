@@ -193,6 +193,7 @@ public final class PostgresFirstLoadStore: FirstLoadStore {
             }
             try await tx.execute("DELETE FROM directory.first_load_streams WHERE tenant_id = \(tenantID)", name: "forget first load streams")
             try await tx.execute("DELETE FROM directory.first_load_ids WHERE tenant_id = \(tenantID)", name: "forget first load ids")
+            try await self.forgetSeen(on: tx)
             try await tx.execute("""
                 UPDATE directory.first_loads SET phase = 'completed', updated_at = now() WHERE tenant_id = \(tenantID)
                 """, name: "first load completed")
@@ -204,10 +205,17 @@ public final class PostgresFirstLoadStore: FirstLoadStore {
         }
     }
 
+    /// The load's writes recorded what they saw, as a full round's do; nothing sweeps on it.
+    private func forgetSeen(on tx: PostgresConnection) async throws {
+        try await tx.execute("DELETE FROM directory.round_seen WHERE tenant_id = \(tenantID)", name: "forget seen objects")
+        try await tx.execute("DELETE FROM directory.round_seen_members WHERE tenant_id = \(tenantID)", name: "forget seen memberships")
+    }
+
     public func abandon(reason: String) async throws {
         try await connection.withTransaction { tx in
             try await tx.execute("DELETE FROM directory.first_load_streams WHERE tenant_id = \(tenantID)", name: "forget first load streams")
             try await tx.execute("DELETE FROM directory.first_load_ids WHERE tenant_id = \(tenantID)", name: "forget first load ids")
+            try await self.forgetSeen(on: tx)
             try await tx.execute("""
                 UPDATE directory.first_loads SET phase = 'abandoned', reason = \(reason), updated_at = now() WHERE tenant_id = \(tenantID)
                 """, name: "first load abandoned")

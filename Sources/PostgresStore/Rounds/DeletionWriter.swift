@@ -26,6 +26,36 @@ struct DeletionWriter: Sendable {
         try await tx.execute("""
             DELETE FROM directory.pending_deletions WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
             """, name: "discard staged deletions")
+        try await forgetSeen(on: tx)
+    }
+
+    /// Forgets what full rounds of the resource saw.
+    func forgetSeen(on tx: PostgresConnection) async throws {
+        try await tx.execute("""
+            DELETE FROM directory.round_seen WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+            """, name: "forget seen objects")
+        if table.fields.readsMembers {
+            try await tx.execute("DELETE FROM directory.round_seen_members WHERE tenant_id = \(tenantID)", name: "forget seen memberships")
+        }
+    }
+
+    /// The marker a full round leaves in the (unlogged) seen table at its start.
+    static let seenMarker = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    /// Starts a full round's record of what it sees, with its marker.
+    func beginSeen(roundID: Int64, on tx: PostgresConnection) async throws {
+        try await tx.execute("""
+            INSERT INTO directory.round_seen (tenant_id, resource, round_id, id) VALUES (\(tenantID), \(resource.rawValue), \(roundID), \(Self.seenMarker))
+            ON CONFLICT DO NOTHING
+            """, name: "mark seen record")
+    }
+
+    /// Whether the record of what the full round `roundID` saw is intact (its marker survived).
+    func seenIntact(roundID: Int64, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM directory.round_seen WHERE tenant_id = \(tenantID) AND resource = \(resource.rawValue)
+                           AND round_id = \(roundID) AND id = \(Self.seenMarker)) AS intact
+            """, name: "check seen record").first?.bool("intact") ?? false
     }
 
     /// Stages the live objects a completed full round did not see.
@@ -34,6 +64,8 @@ struct DeletionWriter: Sendable {
             INSERT INTO directory.pending_deletions (tenant_id, resource, id, reason)
             SELECT tenant_id, \(resource.rawValue)::text, id, \(DeletionReason.notInFullSync.rawValue) FROM \(unescaped: table.name)
             WHERE tenant_id = \(tenantID) AND deleted_at IS NULL AND sync_round IS DISTINCT FROM \(roundID)
+              AND NOT EXISTS (SELECT 1 FROM directory.round_seen s WHERE s.tenant_id = \(tenantID) AND s.resource = \(resource.rawValue)
+                              AND s.round_id = \(roundID) AND s.id = \(unescaped: table.name).id)
             ON CONFLICT (tenant_id, resource, id) DO NOTHING
             """, name: "sweep unseen objects")
     }
@@ -78,7 +110,9 @@ struct DeletionWriter: Sendable {
                 """, name: "remove memberships of deleted groups").affectedRows
             if held.mode == .full, let roundID = held.roundID {
                 swept += try await tx.execute("""
-                    DELETE FROM directory.group_members WHERE tenant_id = \(tenantID) AND sync_round IS DISTINCT FROM \(roundID)
+                    DELETE FROM directory.group_members g WHERE g.tenant_id = \(tenantID) AND g.sync_round IS DISTINCT FROM \(roundID)
+                      AND NOT EXISTS (SELECT 1 FROM directory.round_seen_members s WHERE s.tenant_id = g.tenant_id AND s.round_id = \(roundID)
+                                      AND s.group_id = g.group_id AND s.member_id = g.member_id)
                     """, name: "sweep unseen memberships").affectedRows
             }
         }

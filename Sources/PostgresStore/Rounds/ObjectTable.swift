@@ -42,8 +42,9 @@ struct ObjectTable: Sendable {
 
     /// Upserts staged rows: `$1` tenant, `$2` the full round's id (NULL in incremental rounds).
     /// Clears `deleted_at` (a reported object exists), touches `updated_at` only when something
-    /// changed, and skips rows that would not change at all (replays cost nothing). A full round
-    /// clears relationships it did not report.
+    /// changed, and skips rows that would not change at all — also in full rounds, which record what
+    /// they saw in `directory.round_seen` instead of re-stamping it. A full round clears
+    /// relationships it did not report.
     var merge: SQL {
         var merged = columns.enumerated().map { index, column in
             // In a full round ($2 set), a field it did not report may mean "none" (see FieldKind).
@@ -70,7 +71,6 @@ struct ObjectTable: Sendable {
                 sync_round = COALESCE(EXCLUDED.sync_round, t.sync_round),
                 updated_at = CASE WHEN \(stored) IS DISTINCT FROM \(incoming) THEN now() ELSE t.updated_at END
             WHERE \(stored) IS DISTINCT FROM \(incoming)
-               OR (EXCLUDED.sync_round IS NOT NULL AND t.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
             """)
     }
 

@@ -92,6 +92,12 @@ final class ObjectWriter: Sendable {
         try await tx.copyIn(table.copyStage, buffer: staged)
         let merge = SQL(unsafeSQL: table.merge.text, binds: [tenantID.postgresText, stamp.map(String.init)])
         let merged = try await tx.execute(merge, name: "merge \(table.fields.resource.rawValue)").affectedRows
+        if let stamp {
+            // What the full round saw, for its sweep (rows it did not rewrite keep their old stamp).
+            try await tx.execute(SQL(unsafeSQL: """
+                INSERT INTO directory.round_seen (tenant_id, resource, round_id, id) SELECT $1, $2, $3, s.id FROM \(table.stage) s ON CONFLICT DO NOTHING
+                """, binds: [tenantID.postgresText, table.fields.resource.rawValue, String(stamp)]), name: "record seen \(table.fields.resource.rawValue)")
+        }
         try await tx.execute(SQL(unsafeSQL: """
             DELETE FROM directory.pending_deletions p USING \(table.stage) s
             WHERE p.tenant_id = $1 AND p.resource = $2 AND p.id = s.id
@@ -109,7 +115,7 @@ final class ObjectWriter: Sendable {
             """, name: "remove memberships").affectedRows
     }
 
-    /// Inserts memberships (a full round also stamps existing ones); returns those that are new, and how they were written.
+    /// Inserts memberships (a full round records the existing ones it saw); returns those that are new, and how they were written.
     func addMemberships(_ additions: [MembershipAddition], stamp: Int64?, on tx: PostgresConnection) async throws -> PageWriteResult {
         guard !additions.isEmpty else { return PageWriteResult() }
         try await ensureStage(on: tx)
@@ -150,11 +156,16 @@ final class ObjectWriter: Sendable {
                 ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
                     SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
                     WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
-                       OR (EXCLUDED.sync_round IS NOT NULL AND g.sync_round IS DISTINCT FROM EXCLUDED.sync_round)
                 RETURNING (xmax = 0) AS inserted
             )
             SELECT count(*) FILTER (WHERE inserted)::int AS n FROM upserted
             """, name: "add memberships").first?.int("n") ?? 0
+        if let stamp {
+            try await tx.execute("""
+                INSERT INTO directory.round_seen_members (tenant_id, round_id, group_id, member_id)
+                SELECT \(tenantID), \(stamp), s.group_id, s.member_id FROM pg_temp.stage_members s ON CONFLICT DO NOTHING
+                """, name: "record seen memberships")
+        }
         return PageWriteResult(membershipsAdded: added)
     }
 

@@ -29,13 +29,21 @@ public final class PostgresRoundStore: RoundStore {
     }
 
     public func cursor() async throws -> SyncCursor {
-        try await cursorRows.read(on: connection)
+        var cursor = try await cursorRows.read(on: connection)
+        // A full round's record of what it saw is unlogged: after a PostgreSQL restart it is gone,
+        // and the round cannot sweep on it.
+        if cursor.roundMode == .full, cursor.nextLink != nil, let roundID = cursor.roundID,
+           try await !deletions.seenIntact(roundID: roundID, on: connection) {
+            cursor.roundLost = true
+        }
+        return cursor
     }
 
     public func startRound(mode: RoundMode, roundID: Int64?, selection: [String]) async throws {
         try await objects.startRound(mode: mode, on: connection)
         try await connection.withTransaction { tx in
             if mode == .full { try await deletions.discard(on: tx) }
+            if mode == .full, let roundID { try await deletions.beginSeen(roundID: roundID, on: tx) }
             try await cursorRows.start(mode: mode, roundID: roundID, selection: selection, on: tx)
         }
     }

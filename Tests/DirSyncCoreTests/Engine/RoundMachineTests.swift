@@ -299,4 +299,18 @@ struct RoundMachineTests {
                                                               selection: Self.selection))])
         #expect(machine.report?.start == .propertiesChanged)
     }
+
+    @Test("a full round the store reports lost starts again as a new full round, saying why, instead of resuming")
+    func lostRoundStartsAgain() {
+        var cursor = SyncCursor(deltaLink: "d0", deltaLinkAt: Self.now, roundMode: .full, nextLink: "n4", roundID: 3, roundPages: 4,
+                                selectedProperties: Self.selection)
+        cursor.roundLost = true
+        let note = "the unfinished full round lost what it had seen (the database restarted); starting it again"
+        let machine = Self.run([
+            (.start(cursor), .startRound(mode: .full, roundID: Self.roundID, note: note, selection: Self.selection)),
+            (.roundStarted, .beginProgress(note: note)),
+            (.progressBegun, .fetch(link: Self.initial, countObjects: true)),
+        ])
+        #expect(machine.report?.start == .resync)
+    }
 }
