@@ -57,14 +57,19 @@ struct ObjectTable: Sendable {
         }
         let stored = "(" + written.map { "t.\($0)" }.joined(separator: ", ") + ", t.deleted_at)"
         let incoming = "(" + written.map { "EXCLUDED.\($0)" }.joined(separator: ", ") + ", NULL::timestamptz)"
+        // Only new and changed rows reach INSERT … ON CONFLICT: a conflicting row is locked (written)
+        // even when the update's WHERE then skips it, which would rewrite every row of a full round.
+        let before = "ROW(" + written.map { "c.\($0)" }.joined(separator: ", ") + ", c.deleted_at)"
+        let after = "ROW(" + written.map { "m.\($0)" }.joined(separator: ", ") + ", NULL::timestamptz)"
         return SQL(unsafeSQL: """
             WITH merged AS (
-                SELECT s.id,
+                SELECT s.id, \(before) AS before, c.id IS NULL AS fresh,
                        \(merged.joined(separator: ",\n       "))
                 FROM \(stage) s LEFT JOIN \(name) c ON c.tenant_id = $1 AND c.id = s.id
             )
             INSERT INTO \(name) AS t (tenant_id, id, \(names), deleted_at, deleted_reason, updated_at, sync_round)
             SELECT $1, m.id, \(written.map { "m.\($0)" }.joined(separator: ", ")), NULL, NULL, now(), $2::bigint FROM merged m
+            WHERE m.fresh OR m.before IS DISTINCT FROM \(after)
             ON CONFLICT (tenant_id, id) DO UPDATE SET
                 \(written.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")),
                 deleted_at = NULL, deleted_reason = NULL,

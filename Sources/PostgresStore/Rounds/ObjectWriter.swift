@@ -153,6 +153,8 @@ final class ObjectWriter: Sendable {
             WITH upserted AS (
                 INSERT INTO directory.group_members AS g (tenant_id, group_id, member_id, member_type, added_at, sync_round)
                 SELECT \(tenantID)::uuid, s.group_id, s.member_id, s.member_type, now(), \(stamp)::bigint FROM pg_temp.stage_members s
+                LEFT JOIN directory.group_members e ON e.tenant_id = \(tenantID) AND e.group_id = s.group_id AND e.member_id = s.member_id
+                WHERE e.member_id IS NULL OR e.member_type IS DISTINCT FROM s.member_type
                 ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE
                     SET member_type = EXCLUDED.member_type, sync_round = COALESCE(EXCLUDED.sync_round, g.sync_round)
                     WHERE g.member_type IS DISTINCT FROM EXCLUDED.member_type
