@@ -60,6 +60,10 @@ struct DeletionWriter: Sendable {
 
     /// Stages the live objects a completed full round did not see.
     func sweepUnseen(roundID: Int64, on tx: PostgresConnection) async throws {
+        // The record was filled during the round; without fresh statistics the planner takes it for
+        // empty and probes it row by row for each of the tenant's objects.
+        try await tx.execute("ANALYZE directory.round_seen", name: "analyze seen objects")
+        if table.fields.readsMembers { try await tx.execute("ANALYZE directory.round_seen_members", name: "analyze seen memberships") }
         try await tx.execute("""
             INSERT INTO directory.pending_deletions (tenant_id, resource, id, reason)
             SELECT tenant_id, \(resource.rawValue)::text, id, \(DeletionReason.notInFullSync.rawValue) FROM \(unescaped: table.name)
