@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import GraphHTTP
 import GraphSimulator
@@ -27,7 +28,8 @@ final class SimulatorHarness: Sendable {
     }
 
     /// Starts a simulator with one small tenant (several pages per round) unless `configure` says otherwise.
-    static func start(users: Int = 330, groups: Int = 24, pageSize: Int = 100,
+    /// - Parameter clock: the simulator's clock (token expiry, delta link age); the wall clock when `nil`.
+    static func start(users: Int = 330, groups: Int = 24, pageSize: Int = 100, clock: ManualClock? = nil,
                       configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws -> SimulatorHarness {
         var configuration = SimulatorConfiguration()
         configuration.seed = 42
@@ -36,7 +38,8 @@ final class SimulatorHarness: Sendable {
         configuration.membersPerPage = 40
         configuration.clientSecret = "graph-sim-secret-\(UUID().uuidString.lowercased())"
         configure(&configuration)
-        let simulator = GraphSimulator(configuration: configuration)
+        let simulator = clock.map { clock in GraphSimulator(configuration: configuration) { clock.now().timeIntervalSince1970 } }
+            ?? GraphSimulator(configuration: configuration)
         let server = try await GraphSimulatorServer.start(simulator: simulator)
         return SimulatorHarness(simulator: simulator, server: server, clientID: configuration.clientId, clientSecret: configuration.clientSecret)
     }
@@ -44,10 +47,10 @@ final class SimulatorHarness: Sendable {
     func stop() async { await server.stop() }
 
     /// Runs `body` against a fresh simulator and stops the server afterwards, whether `body` threw or not.
-    static func with<Result>(users: Int = 330, groups: Int = 24, pageSize: Int = 100,
+    static func with<Result>(users: Int = 330, groups: Int = 24, pageSize: Int = 100, clock: ManualClock? = nil,
                              configure: (inout SimulatorConfiguration) -> Void = { _ in },
                              _ body: (SimulatorHarness) async throws -> Result) async throws -> Result {
-        let harness = try await start(users: users, groups: groups, pageSize: pageSize, configure: configure)
+        let harness = try await start(users: users, groups: groups, pageSize: pageSize, clock: clock, configure: configure)
         do {
             let result = try await body(harness)
             await harness.stop()
@@ -62,11 +65,14 @@ final class SimulatorHarness: Sendable {
     static let fastRetries = RetryPolicy(maxAttempts: 8, baseDelay: 0.05, maxDelay: 0.4)
 
     /// A production client built by `GraphRuntime.make`, with Graph and the identity platform both at the simulator.
-    func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, logger: Logger) throws -> GraphRuntime {
+    /// - Parameter time: the client's clock; tests that throttle or age tokens pass a ``ManualClock``, which
+    ///   records each retry wait instead of sleeping it.
+    func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, time: any TimeSource = SystemTimeSource(),
+                 logger: Logger) throws -> GraphRuntime {
         let credentials = GraphCredentialConfiguration(clientID: clientID ?? self.clientID, credential: credential,
                                                        endpoints: GraphEndpoints(graphBaseURL: baseURL, authorityHost: baseURL))
         return try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "e2e", deadline: deadline,
-                                     retryPolicy: Self.fastRetries, logger: logger)
+                                     retryPolicy: Self.fastRetries, logger: logger, time: time)
     }
 
     /// The first tenant (a snapshot).
