@@ -81,17 +81,25 @@ package final class PrivateCluster: Sendable {
         defer { argv.forEach { free($0) } }
         let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
         guard spawned == 0 else { throw Failed(description: "cannot run \(command): posix_spawn failed (\(spawned))") }
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { break }
-            if reaped < 0 { throw Failed(description: "lost track of \(command)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let status = try await Self.exitStatus(of: pid, command)
         let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         guard exited == 0 else {
             let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
             throw Failed(description: "\(command) exited \(exited); server log tail: \(log.suffix(800))")
+        }
+    }
+
+    /// Waits for `pid` to exit: `waitpid` blocks a thread of its own, never the cooperative pool.
+    private static func exitStatus(of pid: pid_t, _ command: String) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            Thread {
+                var status: Int32 = 0
+                while true {
+                    let reaped = waitpid(pid, &status, 0)
+                    if reaped == pid { return continuation.resume(returning: status) }
+                    if reaped < 0, errno != EINTR { return continuation.resume(throwing: Failed(description: "lost track of \(command)")) }
+                }
+            }.start()
         }
     }
 
