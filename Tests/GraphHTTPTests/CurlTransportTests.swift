@@ -7,7 +7,7 @@ import Testing
 
 @Suite("libcurl transport over real loopback sockets", .serialized)
 struct CurlTransportTests {
-    private let transport = CurlTransport(configuration: .init(connections: 2, connectTimeout: 5, requestTimeout: 10))
+    private let transport = CurlTransport(configuration: .init(connections: 2))
 
     @Test("GET sends custom headers and returns status, headers and body")
     func getWithHeaders() async throws {

@@ -19,7 +19,8 @@ struct GraphSimulatorServerTests {
         request.httpMethod = method
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         if let body { request.httpBody = Data(body.utf8) }
-        request.timeoutInterval = 10
+        // Only a hang reaches this: a loaded machine may take long to answer, never this long.
+        request.timeoutInterval = 300
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = try #require(response as? HTTPURLResponse)
         return (http.statusCode, data, http)
