@@ -26,7 +26,9 @@ public enum GraphSimulatorServer {
     ///   - host: `127.0.0.1` (or another `127.x.y.z`) or `localhost`; anything else is refused (the control API
     ///     must never be reachable from the network).
     ///   - log: Receives one line per request (method, path, status, duration); nil for silence.
-    /// - Throws: ``StartError`` for a non-loopback host or when nothing is listening within 5 s.
+    /// - Throws: ``StartError`` for a non-loopback host or when nothing is listening within 60 s (binding
+    ///   takes milliseconds, but on a busy machine the server's task may start late: the bound only
+    ///   catches a server that never listens).
     public static func start(simulator: GraphSimulator, host: String = "127.0.0.1", port: UInt16 = 0,
                              log: (@Sendable (String) -> Void)? = nil) async throws -> RunningServer {
         let ip: String
@@ -45,7 +47,7 @@ public enum GraphSimulatorServer {
         }
         let task = Task { try await server.run() }
         do {
-            try await server.waitUntilListening(timeout: 5)
+            try await server.waitUntilListening(timeout: 60)
         } catch {
             task.cancel()
             throw StartError(description: "server did not start listening on \(ip):\(port): \(error)")
