@@ -21,6 +21,15 @@ struct PagePrefetcherTests {
                               maxPages: maxPages, maxBytes: maxBytes, observe: { events.record($0) })
     }
 
+    /// Waits until fetching paused for room `count` times, or ended (which a prefetcher that never
+    /// pauses does once it fetched the whole round).
+    static func pauseOrEnd(_ events: Events, count: Int) async throws {
+        try await events.wait(for: "fetching to pause for room (\(count)) or to end") { events in
+            events.contains(.finished) || events.lazy.filter { $0 == .waitingForRoom }.count >= count
+        }
+        #expect(!events.events.contains(.finished), "fetching never paused: it fetched the whole round")
+    }
+
     /// Takes batches until the prefetcher throws, and returns the pages handed over before, and the error.
     static func drain(_ prefetcher: PagePrefetcher) async -> (pages: [FetchedPage], error: (any Error)?) {
         var pages: [FetchedPage] = []
@@ -73,12 +82,12 @@ struct PagePrefetcherTests {
         defer { prefetcher.cancel() }
         // Five waiting, one fetched page waiting for room, and the request for the page after it:
         // once fetching paused, nothing more is asked for until the writer takes.
-        try await events.wait(for: .waitingForRoom)
+        try await Self.pauseOrEnd(events, count: 1)
         try await source.requested(6)
         #expect(source.fetchedLinks.count == 7)
         let batch = try await prefetcher.take()
         #expect(batch.count == 5)
-        try await events.wait(for: .waitingForRoom, count: 2)
+        try await Self.pauseOrEnd(events, count: 2)
         try await source.requested(11)
         #expect(source.fetchedLinks.count == 12)
     }
@@ -91,7 +100,7 @@ struct PagePrefetcherTests {
         let prefetcher = try Self.prefetcher(source, maxPages: 50, maxBytes: 3_500, events: events)
         defer { prefetcher.cancel() }
         // Four pages (4,000 bytes) reach the limit; the fifth waits for room, the sixth is requested.
-        try await events.wait(for: .waitingForRoom)
+        try await Self.pauseOrEnd(events, count: 1)
         try await source.requested(5)
         #expect(source.fetchedLinks.count == 6)
         #expect(try await prefetcher.take().count == 3)
