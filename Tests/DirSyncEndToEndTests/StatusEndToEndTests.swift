@@ -66,7 +66,8 @@ struct StatusEndToEndTests {
 
     @Test("while a sync runs, status shows it running and its progress moves between two reads")
     func runningProgressMoves() async throws {
-        try await SyncHarness.with(["--users", "3000", "--groups", "2", "--members-per-group", "2", "--seed", "13", "--page-size", "25"]) { h in
+        try await SyncHarness.with(["--users", "3000", "--groups", "2", "--members-per-group", "2", "--seed", "13", "--page-size", "25",
+                                    "--duplicate-rate", "0"]) { h in
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
             // Status is read twice while graph-sim holds a users page of the run: after 4 of its 120 pages,
