@@ -96,9 +96,9 @@ struct GraphClientAgainstSimulatorTests {
     func shortTokenLifetime() async throws {
         // Client and simulator share a clock that moves 30 s after each page: the 28-page round lasts
         // 840 s, past the first token's 600 s, which the client must renew 10 % early, never after a 401.
-        let clock = ManualClock()
-        try await SimulatorHarness.with(pageSize: 12, clock: clock, configure: { $0.tokenLifetime = 600 }) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), time: clock, logger: RecordingLog().logger)
+        try await SimulatorHarness.with(pageSize: 12, configure: { $0.tokenLifetime = 600 }) { sim in
+            let clock = sim.clock
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let started = clock.now()
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { _ in clock.advance(30) }
             #expect(clock.now().timeIntervalSince(started) > 600, "the round must outlive the first token")

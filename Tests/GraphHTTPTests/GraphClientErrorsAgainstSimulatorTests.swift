@@ -169,6 +169,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
                 try sim.addFaults(#"{"kind":"deltaLinkGone"}"#)
             default:
                 try sim.configureTenant(#"{"deltaTokenLifetimeSeconds":0}"#)
+                sim.clock.advance(1)  // the link is now a second old
             }
             let error = await expectError(.resyncRequired, fixMentions: "full round") {
                 _ = try await client.fetchDeltaPage(resource: .users, link: round.deltaLink)
@@ -189,8 +190,8 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("a Retry-After that ends past the run's deadline fails at once as throttledBeyondDeadline")
     func throttledBeyondDeadline() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let clock = ManualClock()
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(5), time: clock,
+            let clock = sim.clock
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(5),
                                           logger: RecordingLog().logger)
             try sim.addFaults(#"{"kind":"throttle","pathPrefix":"/v1.0/users/delta","probability":1,"retryAfter":"30"}"#)
             let error = await expectError(.throttledBeyondDeadline, fixMentions: "next run") {
@@ -206,8 +207,8 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("a token endpoint that throttles past the run's deadline fails at once as throttledBeyondDeadline too")
     func tokenThrottledBeyondDeadline() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let clock = ManualClock()
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(3), time: clock,
+            let clock = sim.clock
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(3),
                                           logger: RecordingLog().logger)
             try sim.addFaults(#"{"kind":"throttle","pathPrefix":"/\#(sim.tenant.id)/oauth2/v2.0/token","retryAfter":"8"}"#)
             let error = await expectError(.throttledBeyondDeadline, fixMentions: "next run") {

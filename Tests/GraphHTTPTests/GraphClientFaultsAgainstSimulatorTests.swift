@@ -56,8 +56,8 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("a faulty round still ends complete and correct, and honours every Retry-After", arguments: scenarios)
     func faultyRound(_ scenario: Scenario) async throws {
         try await SimulatorHarness.with { sim in
-            let clock = ManualClock()
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), time: clock, logger: RecordingLog().logger)
+            let clock = sim.clock
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                 if page == 1 { try sim.addFaults(scenario.faults) }
             }
@@ -79,8 +79,8 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("each throttled retry waits at least the Retry-After of the 429 before it")
     func retryAfterSpacing() async throws {
         try await SimulatorHarness.with(users: 50, groups: 2) { sim in
-            let clock = ManualClock()
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), time: clock, logger: RecordingLog().logger)
+            let clock = sim.clock
+            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             try sim.addFaults(#"{"faults":[{"kind":"throttle","pathPrefix":"/v1.0/users/delta","retryAfter":"0.6"},"#
                 + #"{"kind":"throttle","pathPrefix":"/v1.0/users/delta","retryAfter":"0.2"}]}"#)
