@@ -1,5 +1,7 @@
 import DirSyncTestDoubles
+import Dispatch
 import Foundation
+import Synchronization
 
 /// A child process a test started, whose output lines and exit are events to wait on (never polled).
 ///
@@ -65,7 +67,7 @@ package final class ChildProcess: Sendable {
         commandLine = ([URL(fileURLWithPath: executable).lastPathComponent] + arguments).joined(separator: " ")
         capturesStandardError = captureStandardError
         box = ProcessBox(process)
-        try process.run()
+        try Self.launch(process)
         processIdentifier = process.processIdentifier
         Self.drain(out.fileHandleForReading, into: stdoutText, lines: stdoutLines, closed: .standardOutputClosed, ends: ends)
         if captureStandardError {
@@ -135,6 +137,27 @@ package final class ChildProcess: Sendable {
         try await exit(timeout: timeout)
         if let line = lines.events.first(where: matching) { return line }
         throw Failed(description: "\(commandLine) exited (\(termination.map { "\($0)" } ?? "?")) before \(what): \(standardError.suffix(800))")
+    }
+
+    /// Starts `process` from a thread of its own whose signal mask is empty.
+    ///
+    /// A child inherits the signal mask of the thread that spawns it, and the threads of Swift's
+    /// cooperative pool block most signals: started from one, a child would hold SIGTERM pending
+    /// forever unless it unblocks it itself. From this thread it starts as it would from a shell.
+    private static func launch(_ process: Process) throws {
+        let box = ProcessBox(process)
+        let result = Mutex<(any Error)?>(nil)
+        let launched = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            do { try box.process.run() } catch { result.withLock { $0 = error } }
+            launched.signal()
+        }
+        thread.start()
+        launched.wait()
+        if let error = result.withLock({ $0 }) { throw error }
     }
 
     /// Reads `handle` to its end on a thread of its own.
