@@ -79,7 +79,15 @@ package final class PrivateCluster: Sendable {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
+        // Started with no signal blocked, as from a shell (the cooperative pool's threads block most).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, &attributes, argv, environ)
         guard spawned == 0 else { throw Failed(description: "cannot run \(command): posix_spawn failed (\(spawned))") }
         let status = try await Self.exitStatus(of: pid, command)
         let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
