@@ -1,9 +1,12 @@
 import DirSyncCore
-import Dispatch
 import Foundation
 import Synchronization
 
-/// A Graph that answers delta pages from a script at once, and records how far a round was fetched.
+/// A Graph that answers delta pages from a script, and records how far a round was fetched.
+///
+/// By default every page is answered at once. With `holdsRequests` each request waits until the
+/// test releases it (``release(_:)``), so the test decides exactly when each page arrives; a held
+/// request ignores cancellation, as a transfer already in flight does.
 package final class ScriptedDeltaSource: DeltaSource {
     private enum Step: Sendable {
         case page(DeltaPage)
@@ -15,9 +18,10 @@ package final class ScriptedDeltaSource: DeltaSource {
     /// Links that fail with a 410 the first time they are fetched, and serve their page after that.
     private let failOnce: Mutex<Set<String>>
     private let fetched = Mutex<[String]>([])
-    private let events = Mutex<[String]>([])
-    /// Signalled whenever a page is requested, for reads that wait for the next request.
-    private let requested = DispatchSemaphore(value: 0)
+    /// `fetch N` when page N was requested, `read N` when its objects were read.
+    private let events = EventLog<String>()
+    /// Releases of held requests, by page number.
+    private let releases = Mutex<[Int: Gate]>([:])
 
     /// Pages of `resource`: page `i` is served at `link(i)` and names `nextLinkOf(i)` (by default
     /// `link(i + 1)`) as its nextLink; the last page carries a deltaLink. `failAt` makes that page
@@ -27,10 +31,12 @@ package final class ScriptedDeltaSource: DeltaSource {
     package init(_ resource: DirectoryResource = .users, pages: [[ObjectChange]], laterRounds: [[[ObjectChange]]] = [],
                  failAt: Int? = nil, failOnceAt: Int? = nil,
                  nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }, readWaitsForNextRequest: Bool = false,
-                 domains: [GraphDomain] = [GraphDomain(name: "a.example", isVerified: true, supportedServices: ["Email"])]) {
+                 domains: [GraphDomain] = [GraphDomain(name: "a.example", isVerified: true, supportedServices: ["Email"])],
+                 holdsRequests: Bool = false) {
         self.resource = resource
         self.tenantDomains = domains
         self.readWaitsForNextRequest = readWaitsForNextRequest
+        self.holdsRequests = holdsRequests
         var steps: [String: Step] = [:]
         let rounds = [pages] + laterRounds
         for (round, pages) in rounds.enumerated() {
@@ -61,7 +67,36 @@ package final class ScriptedDeltaSource: DeltaSource {
     package static func link(_ index: Int) -> String { "https://graph.example/users/delta?page=\(index)" }
 
     /// What happened, in order: `fetch N` when page N was requested, `read N` when its objects were read.
-    package var log: [String] { events.withLock { $0 } }
+    package var log: [String] { events.events }
+
+    /// Waits until the events in ``log`` satisfy `condition`.
+    package func waitForLog(_ what: String, until condition: @escaping @Sendable ([String]) -> Bool) async throws {
+        try await events.wait(for: what, until: condition)
+    }
+
+    /// Waits until page `index` has been requested (it may still be held).
+    package func requested(_ index: Int) async throws {
+        try await events.wait(for: "fetch \(index)")
+    }
+
+    /// Lets the held request for page `index` be answered (now, or as soon as it arrives).
+    package func release(_ index: Int) {
+        gate(index).open()
+    }
+
+    /// Lets every request for pages `0..<count` be answered.
+    package func release(upTo count: Int) {
+        for index in 0..<count { release(index) }
+    }
+
+    private func gate(_ index: Int) -> Gate {
+        releases.withLock { gates in
+            if let gate = gates[index] { return gate }
+            let gate = Gate()
+            gates[index] = gate
+            return gate
+        }
+    }
 
     /// Links fetched so far, in order.
     package var fetchedLinks: [String] { fetched.withLock { $0 } }
@@ -81,6 +116,10 @@ package final class ScriptedDeltaSource: DeltaSource {
 
     package func fetchDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: DeltaPage, info: GraphResponseInfo) {
         try Task.checkCancellation()
+        return try serve(link)
+    }
+
+    private func serve(_ link: String) throws -> (page: DeltaPage, info: GraphResponseInfo) {
         fetched.withLock { $0.append(link) }
         if failOnce.withLock({ $0.remove(link) != nil }) {
             throw GraphError(code: .resyncRequired, message: "delta state gone", fix: "none")
@@ -95,24 +134,34 @@ package final class ScriptedDeltaSource: DeltaSource {
         }
     }
 
-    /// When set, reading a page's objects first waits (for up to two seconds) until the next page is
-    /// requested, so a caller that reads before it asks for more is caught in ``log``.
+    /// When set, reading a page's objects first waits until the next page is requested, so a caller
+    /// that reads before it asks for more is caught in ``log``: its read waits for a request that
+    /// only comes after it, until the wait's guard gives up and the read is logged first.
     package let readWaitsForNextRequest: Bool
+
+    /// Whether each request waits for ``release(_:)`` before it is answered.
+    package let holdsRequests: Bool
 
     /// Pages whose objects are read when the round asks for them, and logged then.
     package func fetchPendingDeltaPage(resource: DirectoryResource, link: String) async throws -> (page: PendingDeltaPage, info: GraphResponseInfo) {
         let number = link.split(separator: "=").last.map(String.init) ?? link
-        events.withLock { $0.append("fetch \(number)") }
-        requested.signal()
-        let (page, info) = try await fetchDeltaPage(resource: resource, link: link)
+        events.record("fetch \(number)")
+        let (page, info): (DeltaPage, GraphResponseInfo)
+        if holdsRequests, let index = Int(number) {
+            // A transfer in flight is not interrupted: the wait runs in a task of its own, which the
+            // caller's cancellation does not reach, and the answer is served even to a cancelled caller.
+            let gate = gate(index)
+            try await Task { try await gate.wait(for: "the test to release page \(index)") }.value
+            (page, info) = try serve(link)
+        } else {
+            (page, info) = try await fetchDeltaPage(resource: resource, link: link)
+        }
         let next = Int(number).map { "fetch \($0 + 1)" }
         return (PendingDeltaPage(continuation: page.continuation) { [self] in
             if readWaitsForNextRequest, case .next = page.continuation, let next {
-                // Wait for the request event (not for time): each signal is a page requested.
-                let deadline = DispatchTime.now() + .seconds(2)
-                while !events.withLock({ $0.contains(next) }), requested.wait(timeout: deadline) == .success {}
+                events.waitBlocking { $0.contains(next) }
             }
-            events.withLock { $0.append("read \(number)") }
+            events.record("read \(number)")
             return page
         }, info)
     }

@@ -1,3 +1,4 @@
+import DirSyncTestDoubles
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -7,13 +8,7 @@ import FoundationNetworking
 package final class GraphSimProcess: Sendable {
     /// The simulator's base URL (serves Graph, the identity platform and `/_graphsim`).
     package let baseURL: String
-    private let box: ProcessBox
-
-    private final class ProcessBox: @unchecked Sendable {
-        // Process is not Sendable; it is only started here and terminated in `stop`.
-        let process: Process
-        init(_ process: Process) { self.process = process }
-    }
+    private let process: ChildProcess
 
     package struct Failed: Error, CustomStringConvertible {
         package var description: String
@@ -23,39 +18,31 @@ package final class GraphSimProcess: Sendable {
     package static let clientID = "11111111-2222-3333-4444-555555555555"
     package static let clientSecret = "graph-sim-secret"
 
-    private init(baseURL: String, box: ProcessBox) {
+    private init(baseURL: String, process: ChildProcess) {
         self.baseURL = baseURL
-        self.box = box
+        self.process = process
     }
 
     deinit { stop() }
 
-    /// Starts `graph-sim serve` with `arguments` on a free loopback port and waits until it listens.
+    /// Starts `graph-sim serve` with `arguments` on a free loopback port and waits until it says it listens.
     package static func start(_ arguments: [String]) async throws -> GraphSimProcess {
-        let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent("graph-sim-\(UUID().uuidString).url")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try ProductRunner.path(of: "graph-sim"))
-        process.arguments = ["serve", "--port", "0", "--max-lifetime", "900", "--url-file", urlFile.path, "--quiet"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOf: urlFile, encoding: .utf8), text.hasPrefix("http") {
-                try? FileManager.default.removeItem(at: urlFile)
-                return GraphSimProcess(baseURL: text.trimmingCharacters(in: .whitespacesAndNewlines), box: ProcessBox(process))
-            }
-            guard process.isRunning else { throw Failed(description: "graph-sim exited with status \(process.terminationStatus) before listening") }
-            try await Task.sleep(for: .milliseconds(50))
+        let prefix = "graph-sim listening on "
+        // The lifetime only ends a simulator its test left behind; tests stop theirs.
+        let process = try ChildProcess(try ProductRunner.path(of: "graph-sim"), ["serve", "--port", "0", "--max-lifetime", "3600", "--quiet"] + arguments,
+                                       captureStandardError: false)
+        do {
+            let line = try await process.outputLine("graph-sim to listen") { $0.hasPrefix(prefix) }
+            return GraphSimProcess(baseURL: String(line.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces), process: process)
+        } catch {
+            process.send(SIGKILL)
+            throw error
         }
-        process.terminate()
-        throw Failed(description: "graph-sim did not start listening within 60 s")
     }
 
     /// Ends the simulator.
     package func stop() {
-        if box.process.isRunning { box.process.terminate() }
+        process.send(SIGTERM)
     }
 
     /// The environment dirsync needs to use this simulator with the default app.
@@ -68,10 +55,12 @@ package final class GraphSimProcess: Sendable {
     }
 
     /// Sends a control-API request and returns the decoded JSON.
+    /// - Parameter timeout: how long the simulator may take to answer (long for long polls).
     @discardableResult
-    package func request(_ method: String, _ path: String, json: Any? = nil) async throws -> Any {
+    package func request(_ method: String, _ path: String, json: Any? = nil, timeout: TimeInterval = 120) async throws -> Any {
         var request = URLRequest(url: URL(string: baseURL + path)!)
         request.httpMethod = method
+        request.timeoutInterval = timeout
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -136,5 +125,44 @@ extension GraphSimProcess {
     /// Sets per-tenant behaviour (`POST /_graphsim/tenants/{tid}/config`): permissions, consent, lifetimes, rates.
     package func configure(tenant: UUID, _ settings: [String: Any]) async throws {
         try await request("POST", "/_graphsim/tenants/\(tenant.uuidString.lowercased())/config", json: settings)
+    }
+}
+
+extension GraphSimProcess {
+    /// Answers the next `after` Graph requests under `pathPrefix`, then holds every later one unanswered
+    /// (`POST /_graphsim/pause`), so a test acts at an exact point of a client's round.
+    package func pause(after: Int, pathPrefix: String = "/v1.0/") async throws {
+        try await request("POST", "/_graphsim/pause", json: ["after": after, "pathPrefix": pathPrefix])
+    }
+
+    /// Ends the pause; the requests it held go on (`DELETE /_graphsim/pause`).
+    package func endPause() async throws {
+        try await request("DELETE", "/_graphsim/pause")
+    }
+
+    /// Waits until the pause holds a request (a long poll of `GET /_graphsim/pause/wait`).
+    package func waitUntilPaused() async throws {
+        // Each long poll lasts up to a minute (under the server's limit on one answer); five of them
+        // guard against a request that never comes.
+        for _ in 0..<5 {
+            try Task.checkCancellation()
+            let state = try await request("GET", "/_graphsim/pause/wait?timeout=60", timeout: 90) as? [String: Any]
+            if (state?["held"] as? Int ?? 0) > 0 { return }
+        }
+        throw EventTimeout(what: "graph-sim to hold a request", timeout: .seconds(300))
+    }
+
+    /// Waits until the pause holds a request of `running`, and fails if the process exits first.
+    package func waitUntilPaused(_ running: ProductRunner.Running) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await self.waitUntilPaused(); return true }
+            group.addTask { _ = try await running.process.exit(); return false }
+            let paused = try await group.next() ?? false
+            group.cancelAll()
+            guard paused else {
+                let outcome = try await running.finish()
+                throw Failed(description: "\(running.process.commandLine) exited \(outcome.exitCode) before graph-sim held one of its requests: \(outcome.stderr.suffix(1500))")
+            }
+        }
     }
 }

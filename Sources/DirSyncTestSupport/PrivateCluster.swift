@@ -79,19 +79,35 @@ package final class PrivateCluster: Sendable {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
+        // Started with no signal blocked, as from a shell (the cooperative pool's threads block most).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, &attributes, argv, environ)
         guard spawned == 0 else { throw Failed(description: "cannot run \(command): posix_spawn failed (\(spawned))") }
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { break }
-            if reaped < 0 { throw Failed(description: "lost track of \(command)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let status = try await Self.exitStatus(of: pid, command)
         let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         guard exited == 0 else {
             let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
             throw Failed(description: "\(command) exited \(exited); server log tail: \(log.suffix(800))")
+        }
+    }
+
+    /// Waits for `pid` to exit: `waitpid` blocks a thread of its own, never the cooperative pool.
+    private static func exitStatus(of pid: pid_t, _ command: String) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            Thread {
+                var status: Int32 = 0
+                while true {
+                    let reaped = waitpid(pid, &status, 0)
+                    if reaped == pid { return continuation.resume(returning: status) }
+                    if reaped < 0, errno != EINTR { return continuation.resume(throwing: Failed(description: "lost track of \(command)")) }
+                }
+            }.start()
         }
     }
 

@@ -1,3 +1,4 @@
+import DirSyncTestDoubles
 import Foundation
 
 /// Runs one of the package's built executables (`dirsync`, `graph-sim`) as a child process, the way
@@ -5,7 +6,10 @@ import Foundation
 package struct ProductRunner: Sendable {
     /// What a finished process left behind.
     package struct Outcome: Sendable {
+        /// The exit code, or the number of the signal that ended the process (9 after SIGKILL).
         package var exitCode: Int32
+        /// Whether a signal ended the process.
+        package var signalled: Bool
         package var stdout: String
         package var stderr: String
         /// Non-empty stderr lines.
@@ -30,59 +34,53 @@ package struct ProductRunner: Sendable {
         return url.path
     }
 
-    /// Runs `product` with `arguments` and waits for it.
+    /// The test's environment with `changes` applied (a `nil` value removes the variable).
+    package static func environment(_ changes: [String: String?]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in changes { environment[key] = value }
+        return environment
+    }
+
+    /// Starts `product` with `arguments`; the caller waits for it with ``Running/finish(timeout:)``.
+    /// - Parameter environment: variables added to (or, with `nil` values, removed from) the test's environment.
+    package static func start(_ product: String, _ arguments: [String], environment: [String: String?] = [:]) throws -> Running {
+        Running(try ChildProcess(try path(of: product), arguments, environment: Self.environment(environment)))
+    }
+
+    /// Runs `product` with `arguments` and waits for it to exit.
     /// - Parameters:
     ///   - environment: variables added to (or, with `nil` values, removed from) the test's environment.
-    ///   - timeout: the process is killed after this long and the test fails.
-    ///   - killAfter: sends SIGKILL after this long (crash tests); the outcome then has exit code 9 + 128 semantics
-    ///     as reported by Foundation (`terminationStatus` 9 with reason uncaught signal).
+    ///   - timeout: a guard against a hang: the process is killed after this long and the test fails.
     package static func run(
-        _ product: String, _ arguments: [String], environment: [String: String?] = [:], timeout: Duration = .seconds(120),
-        killAfter: Duration? = nil
+        _ product: String, _ arguments: [String], environment: [String: String?] = [:], timeout: Duration = .defaultEventTimeout
     ) async throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(of: product))
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
-        async let stdout = readAll(out.fileHandleForReading)
-        async let stderr = readAll(err.fileHandleForReading)
-        let deadline = ContinuousClock.now + timeout
-        let killAt = killAfter.map { ContinuousClock.now + $0 }
-        while process.isRunning {
-            if let killAt, ContinuousClock.now >= killAt {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                break
+        try await start(product, arguments, environment: environment).finish(timeout: timeout)
+    }
+
+    /// A product that is running.
+    package struct Running: Sendable {
+        /// The process, for waiting on its output lines or signalling it.
+        package let process: ChildProcess
+
+        init(_ process: ChildProcess) { self.process = process }
+
+        /// Waits until the process exits, and returns what it left behind.
+        /// - Parameter timeout: a guard against a hang: the process is killed and this throws ``TimedOut``.
+        package func finish(timeout: Duration = .defaultEventTimeout) async throws -> Outcome {
+            let termination: ChildProcess.Termination
+            do {
+                termination = try await process.exit(timeout: timeout)
+            } catch is EventTimeout {
+                throw TimedOut(commandLine: process.commandLine, timeout: timeout)
             }
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw TimedOut(product: product, arguments: arguments)
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            return Outcome(exitCode: termination.status, signalled: termination.signalled,
+                           stdout: process.standardOutput, stderr: process.standardError)
         }
-        return Outcome(exitCode: process.terminationStatus, stdout: await stdout, stderr: await stderr)
     }
 
     package struct TimedOut: Error, CustomStringConvertible {
-        package var product: String
-        package var arguments: [String]
-        package var description: String { "\(product) \(arguments.joined(separator: " ")) did not finish in time" }
-    }
-
-    private static func readAll(_ handle: FileHandle) async -> String {
-        await withCheckedContinuation { continuation in
-            Thread {
-                let data = handle.readDataToEndOfFile()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }.start()
-        }
+        package var commandLine: String
+        package var timeout: Duration
+        package var description: String { "\(commandLine) did not finish within \(timeout)" }
     }
 }

@@ -47,9 +47,17 @@ package struct TestDatabase: Sendable {
         guard let url = TestEnvironment.databaseURL else { throw Unavailable() }
         let server = PostgresConfiguration(connectionString: url)
         let name = "dirsync_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        let admin = try await PostgresConnection.connect(server, logger: TestEnvironment.quietLogger)
-        try await admin.execute(SQL(unsafeSQL: "CREATE DATABASE \(name)"))
+        // The server session is open only to create and to drop: with the suite running side by side,
+        // sessions held idle through every test would count against the server's connection limit.
+        _ = try await PostgresConnection.withConnection(server, logger: TestEnvironment.quietLogger) { admin in
+            try await admin.execute(SQL(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
         let database = TestDatabase(name: name, configuration: server.database(name), connectionString: Self.connectionString(url, database: name))
+        func drop() async throws {
+            _ = try await PostgresConnection.withConnection(server, logger: TestEnvironment.quietLogger) { admin in
+                try await admin.execute(SQL(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+            }
+        }
         do {
             if migrated {
                 let connection = try await database.connect()
@@ -57,12 +65,10 @@ package struct TestDatabase: Sendable {
                 await connection.close()
             }
             let result = try await body(database)
-            try await admin.execute(SQL(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-            await admin.close()
+            try await drop()
             return result
         } catch {
-            _ = try? await admin.execute(SQL(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-            await admin.close()
+            try? await drop()
             throw error
         }
     }

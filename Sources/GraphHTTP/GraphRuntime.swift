@@ -31,13 +31,15 @@ public struct GraphRuntime: Sendable {
     public let configuration: GraphCredentialConfiguration
     /// The libcurl transport every client of this runtime shares (one connection pool).
     let transport: any HTTPTransport
+    let time: any TimeSource
     let logger: Logger
     let profiler: any Profiler
 
     /// A client with its own request counters over the shared transport and token cache, so a
     /// tenant's run record counts exactly its own requests and throttled responses.
     public func makeClient(logger: Logger? = nil) throws -> GraphClient {
-        try GraphClient(configuration: client.configuration, transport: transport, tokens: tokens, logger: logger ?? self.logger, profiler: profiler)
+        try GraphClient(configuration: client.configuration, transport: transport, tokens: tokens, time: time, logger: logger ?? self.logger,
+                        profiler: profiler)
     }
 
     /// Builds the production wiring: libcurl transport, and a token provider for the configured
@@ -52,9 +54,11 @@ public struct GraphRuntime: Sendable {
     ///   - connections: concurrent transfers; a run needs one per round in flight (three per tenant
     ///     synced at once) plus one for token requests.
     ///   - profiler: counts the CPU of transfers and decoding.
+    ///   - time: the clock token expiry, deadlines and retry waits are measured with (tests pass one they control).
     /// - Throws: ``DirSyncCore/GraphError`` with code `configuration` (for example an unreadable certificate).
     public static func make(_ settings: GraphRuntimeSettings, version: String, deadline: Date? = nil, retryPolicy: RetryPolicy = RetryPolicy(),
-                            logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler()) throws -> GraphRuntime {
+                            logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler(),
+                            time: any TimeSource = SystemTimeSource()) throws -> GraphRuntime {
         let configuration = settings.credentials
         let transport = CurlTransport(configuration: .init(connections: max(1, connections), caFile: settings.caFile), profiler: profiler)
         let material: CredentialMaterial
@@ -67,11 +71,12 @@ public struct GraphRuntime: Sendable {
             material = .federatedTokenFile(path: path, reader: FileCredentialReader())
         }
         let tokens = EntraTokenProvider(clientID: configuration.clientID, credential: material, endpoints: configuration.endpoints,
-                                        transport: transport, deadline: deadline, logger: logger)
+                                        transport: transport, time: time, deadline: deadline, logger: logger)
         let client = try GraphClient(configuration: .init(endpoints: configuration.endpoints, version: version, retryPolicy: retryPolicy, deadline: deadline,
                                                           schema: settings.schema),
-                                     transport: transport, tokens: tokens, logger: logger, profiler: profiler)
-        return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, logger: logger, profiler: profiler)
+                                     transport: transport, tokens: tokens, time: time, logger: logger, profiler: profiler)
+        return GraphRuntime(client: client, tokens: tokens, configuration: configuration, transport: transport, time: time, logger: logger,
+                            profiler: profiler)
     }
 }
 

@@ -6,7 +6,8 @@ import GraphSimulator
 /// Serves a ``GraphSimulator`` over HTTP on a loopback address (FlyingFox).
 ///
 /// One base URL serves the identity platform (`/{tenant}/oauth2/v2.0/token`,
-/// `/{tenant or domain}/v2.0/.well-known/openid-configuration`), Graph (`/v1.0/…`) and the control API (`/_graphsim/…`).
+/// `/{tenant or domain}/v2.0/.well-known/openid-configuration`), Graph (`/v1.0/…`) and the control API (`/_graphsim/…`),
+/// which the server extends with `/_graphsim/pause` (see ``RequestPause``): requests held on their way in.
 /// Test targets start it in-process on port 0:
 /// ```swift
 /// let server = try await GraphSimulatorServer.start(simulator: GraphSimulator(configuration: .init()))
@@ -25,7 +26,9 @@ public enum GraphSimulatorServer {
     ///   - host: `127.0.0.1` (or another `127.x.y.z`) or `localhost`; anything else is refused (the control API
     ///     must never be reachable from the network).
     ///   - log: Receives one line per request (method, path, status, duration); nil for silence.
-    /// - Throws: ``StartError`` for a non-loopback host or when nothing is listening within 5 s.
+    /// - Throws: ``StartError`` for a non-loopback host or when nothing is listening within 60 s (binding
+    ///   takes milliseconds, but on a busy machine the server's task may start late: the bound only
+    ///   catches a server that never listens).
     public static func start(simulator: GraphSimulator, host: String = "127.0.0.1", port: UInt16 = 0,
                              log: (@Sendable (String) -> Void)? = nil) async throws -> RunningServer {
         let ip: String
@@ -38,12 +41,13 @@ public enum GraphSimulatorServer {
         }
         let server = HTTPServer(address: try .inet(ip4: ip, port: port), timeout: 120, logger: .disabled)
         let stopper = ShutdownSignal()
+        let pause = RequestPause()
         await server.appendRoute("*") { request in
-            try await respond(to: request, simulator: simulator, stopper: stopper, log: log)
+            try await respond(to: request, simulator: simulator, pause: pause, stopper: stopper, log: log)
         }
         let task = Task { try await server.run() }
         do {
-            try await server.waitUntilListening(timeout: 5)
+            try await server.waitUntilListening(timeout: 60)
         } catch {
             task.cancel()
             throw StartError(description: "server did not start listening on \(ip):\(port): \(error)")
@@ -55,20 +59,22 @@ public enum GraphSimulatorServer {
         ListeningSocketTuning.disableNagle(onListenerOfPort: boundPort)
         let base = "http://\(host == "localhost" ? "localhost" : ip):\(boundPort)"
         simulator.setBaseURL(base)
-        let running = RunningServer(baseURL: base, server: server, task: task)
+        let running = RunningServer(baseURL: base, server: server, task: task, pause: pause)
         stopper.set(running)
         return running
     }
 
-    private static func respond(to request: HTTPRequest, simulator: GraphSimulator, stopper: ShutdownSignal,
+    private static func respond(to request: HTTPRequest, simulator: GraphSimulator, pause: RequestPause, stopper: ShutdownSignal,
                                 log: (@Sendable (String) -> Void)?) async throws -> HTTPResponse {
-        let started = ContinuousClock.now
+        var started = ContinuousClock.now
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
         let body = [UInt8](try await request.bodyData)
         let simRequest = SimRequest(method: request.method.rawValue, path: request.path,
                                     query: request.query.map { (name: $0.name, value: $0.value) }, headers: headers, body: body)
-        let answer = simulator.handle(simRequest)
+        // A held request's response time starts when it is let go.
+        if await pause.admit(simRequest) { started = ContinuousClock.now }
+        let answer = await pause.control(simRequest) ?? simulator.handle(simRequest)
         // Injected latency is the response time a client sees, as with a real service: the answer
         // leaves `delayMillis` after the request arrived, the simulator's own work included.
         if answer.delayMillis > 0 { try await Task.sleep(until: started + .milliseconds(answer.delayMillis), tolerance: .zero, clock: .continuous) }
@@ -125,15 +131,18 @@ public final class RunningServer: Sendable {
     public let baseURL: String
     private let server: HTTPServer
     private let task: Task<Void, any Error>
+    private let pause: RequestPause
 
-    init(baseURL: String, server: HTTPServer, task: Task<Void, any Error>) {
+    init(baseURL: String, server: HTTPServer, task: Task<Void, any Error>, pause: RequestPause) {
         self.baseURL = baseURL
         self.server = server
         self.task = task
+        self.pause = pause
     }
 
-    /// Stops listening and closes connections.
+    /// Stops listening and closes connections (requests held by a pause are let go first).
     public func stop() async {
+        pause.end()
         await server.stop(timeout: 1)
         task.cancel()
     }

@@ -327,6 +327,16 @@ Control API (loopback only, JSON in and out; {tid} = tenant id, domain or index)
        and page size in force
   GET  /_graphsim/tokens
        every access token issued so far (for secret scans)
+  POST /_graphsim/pause
+       {"pathPrefix"?:"/v1.0/users/delta","after":N}
+       answer the next N requests under the prefix (default /v1.0/), then
+       hold every later one unanswered: a test acts at an exact point of a
+       client's round (kill it while it waits for a page). Replaces an
+       earlier pause and lets what it held go on.
+  GET  /_graphsim/pause/wait?timeout=S
+       answers once a request is held (or after S seconds, default 60)
+  GET  /_graphsim/pause, DELETE /_graphsim/pause (lets held requests go on)
+       {"paused","pathPrefix","after","passed","held"}
   POST /_graphsim/shutdown
 """
 

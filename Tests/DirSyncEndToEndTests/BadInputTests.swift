@@ -88,7 +88,7 @@ struct BadInputTests {
     func badInput(_ badCase: Case) async throws {
         var environment = Self.baseEnvironment
         for (key, value) in badCase.environment { environment[key] = value }
-        let outcome = try await ProductRunner.run("dirsync", badCase.arguments + (badCase.logFormat ? ["--log-format", "json"] : []), environment: environment, timeout: .seconds(60))
+        let outcome = try await ProductRunner.run("dirsync", badCase.arguments + (badCase.logFormat ? ["--log-format", "json"] : []), environment: environment)
         let lines = outcome.stderrLines
         #expect(outcome.exitCode == badCase.exitCode, "\(badCase.name): exit \(outcome.exitCode)\n\(outcome.stderr)")
         let first = lines.first ?? ""

@@ -10,30 +10,14 @@ struct BenchmarkSmokeTests {
     func smoke() async throws {
         let databaseURL = try #require(TestEnvironment.databaseURL, "DATABASE_URL is not set: run the suite through scripts/test")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = root.appendingPathComponent("scripts/bench")
-        process.arguments = ["--smoke"]
-        process.currentDirectoryURL = root
         var environment = ProcessInfo.processInfo.environment
         environment["DIRSYNC_BENCH_BIN"] = ProductRunner.productsDirectory.path
         environment["DATABASE_URL"] = databaseURL
-        process.environment = environment
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bench-smoke-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? FileManager.default.removeItem(at: output) }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(180)
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        try handle.close()
-        let text = try String(contentsOf: output, encoding: .utf8)
+        let bench = try ChildProcess(root.appendingPathComponent("scripts/bench").path, ["--smoke"], environment: environment, currentDirectory: root)
+        let termination = try await bench.exit()
+        let text = bench.standardOutput + bench.standardError
 
-        #expect(process.terminationStatus == 0, "scripts/bench --smoke exited \(process.terminationStatus):\n\(text.suffix(3000))")
+        #expect(termination.status == 0 && !termination.signalled, "scripts/bench --smoke exited \(termination):\n\(text.suffix(3000))")
         for section in ["== full sync", "raw COPY", "full re-sync", "== CPU time per 1,000 objects", "== peak RSS", "== wall time with added latency",
                         "== incremental run with no changes", "== change feed", "== summary"] {
             #expect(text.contains(section), "missing section \(section):\n\(text.suffix(3000))")

@@ -85,26 +85,20 @@ struct OperatorPropertiesEndToEndTests {
             #expect(dry.exitCode == 0 && dry.stderr.contains("resync: selected properties changed (+preferredLanguage)"), "\(dry.stderr.suffix(1500))")
             #expect(dry.stdout.contains("due: users: resync"), "\(dry.stdout)")
 
-            // Slow pages, so the resync is still running while status is asked.
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 200, "probability": 1, "pathPrefix": "/v1.0/users/delta"])
+            // Status is read while graph-sim holds the resync's fourth users page.
             try await h.sim.resetStats()
-            var environment = h.sim.environment(database: h.database)
-            environment["DIRSYNC_USER_PROPERTIES"] = "preferredLanguage"
-            let running = try RunningProduct("dirsync", ["run", "--log-format", "json"], environment: environment)
-            var seenWhileRunning: String?
-            let drained = Task { for await _ in running.lines {} }
-            while seenWhileRunning == nil {
-                let status = try await h.dirsync(["status", "--format", "json"])
-                let entries = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] ?? []
-                let progress = entries.first?["progress"] as? [String: Any]
-                if let note = progress?["note"] as? String { seenWhileRunning = note; break }
-                if (entries.first?["state"] as? String) != "running", (entries.first?["last_run"] as? [String: Any])?["finished_at"] is String,
-                   (entries.first?["last_run"] as? [String: Any])?["reason"] is String { break }
-            }
-            let ended = await running.exit()
-            await drained.value
-            #expect(ended.status == 0, "\(ended.stderr.suffix(1500))")
-            #expect(seenWhileRunning == "users: resync: selected properties changed (+preferredLanguage)", "status while running: \(seenWhileRunning ?? "no note seen")")
+            try await h.sim.pause(after: 3, pathPrefix: "/v1.0/users/delta")
+            let running = try h.start(["run"], extraEnvironment: properties)
+            try await h.sim.waitUntilPaused(running)
+            let status = try await h.dirsync(["status", "--format", "json"])
+            try await h.sim.endPause()
+            let ended = try await running.finish()
+            #expect(ended.exitCode == 0, "\(ended.stderr.suffix(1500))")
+            let entries = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] ?? []
+            #expect(entries.first?["state"] as? String == "running")
+            #expect((entries.first?["progress"] as? [String: Any])?["note"] as? String == "users: resync: selected properties changed (+preferredLanguage)",
+                    "status while running: \(status.stdout)")
+            #expect(entries.first?["message"] as? String == "users: resync: selected properties changed (+preferredLanguage)")
 
             #expect(try await Self.usersDeltaRequests(h) == fullRoundRequests, "exactly one full users round")
             let record = try await h.connection.query("SELECT mode, reason, objects_deleted FROM directory.sync_runs ORDER BY run_id DESC LIMIT 1").first!

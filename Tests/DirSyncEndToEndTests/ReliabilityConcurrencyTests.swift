@@ -3,8 +3,8 @@ import Foundation
 import PostgresStore
 import Testing
 
-/// Issue 8, part 3: overlapping processes.
-@Suite("concurrency: overlapping runs and a migrate", .enabled(if: ReliabilityPass.enabled))
+/// Overlapping processes.
+@Suite("concurrency: overlapping runs and a migrate", .enabled(if: TestEnvironment.databaseTestsEnabled))
 struct ReliabilityConcurrencyTests {
     @Test("three overlapping runs plus a migrate all exit 0 without deadlock; each tenant is synced once and every served page is applied exactly once")
     func threeRunsAndAMigrate() async throws {
@@ -13,17 +13,15 @@ struct ReliabilityConcurrencyTests {
             try await h.onboard([("tenant1-verified.example", tenants[0]), ("tenant2-verified.example", tenants[1]), ("tenant3-verified.example", tenants[2])])
             try await h.sim.addFault(["kind": "latency", "latencyMs": 8, "probability": 1])
             try await h.sim.resetStats()
-            let started = ContinuousClock.now
+            // A deadlock would leave a process running until its guard fails the test.
             async let a = h.dirsync(["run", "--concurrency", "1"])
             async let b = h.dirsync(["run", "--concurrency", "2"])
             async let c = h.dirsync(["run"])
             async let m = h.dirsync(["migrate"])
             let outcomes = try await [a, b, c, m]
-            let elapsed = ContinuousClock.now - started
             for (index, outcome) in outcomes.enumerated() {
                 #expect(outcome.exitCode == 0, "process \(index) exited \(outcome.exitCode): \(outcome.stdout) \(outcome.stderr.suffix(800))")
             }
-            #expect(elapsed < .seconds(100), "no process may wait on another for long: \(elapsed)")
             try await h.expectTablesEqualTruth(tenants, "after three overlapping runs and a migrate")
             for tenant in tenants {
                 #expect(try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE tenant_id = \(tenant) AND mode = 'full'") == 1)

@@ -3,17 +3,15 @@ import Foundation
 import PostgresStore
 import Testing
 
-/// Issue 8, part 1: the built `dirsync` against graph-sim faults and PostgreSQL outages.
+/// The built `dirsync` against graph-sim faults and PostgreSQL outages.
 ///
 /// Each faulted run either completes or fails cleanly (exit 1, the failure recorded on its run row
 /// with a class and a message); the next clean run brings the tables to the simulator's truth; and no
 /// page is applied twice: a run's recorded page count never exceeds the well-formed delta pages
 /// graph-sim served it (exactly equal when it succeeded), and rows the mutation did not touch are not
 /// rewritten.
-/// Cases run one at a time: eleven simulators, databases and syncs at once would starve the other suites'
-/// timing-sensitive tests on a 2-core CI machine.
 @Suite("fault matrix: every faulted run completes or fails cleanly, and the next clean run is exact",
-       .enabled(if: ReliabilityPass.enabled), .serialized)
+       .enabled(if: TestEnvironment.databaseTestsEnabled))
 struct ReliabilityFaultMatrixTests {
     struct FaultCase: Sendable, CustomTestStringConvertible {
         var name: String
@@ -119,12 +117,14 @@ struct ReliabilityFaultMatrixTests {
             #expect(down.stderrLines.count == 1 && down.stderr.hasPrefix("dirsync: error: ") && down.stderr.contains("127.0.0.1"), "\(down.stderr)")
             try await cluster.startServer()
 
-            // Restarted mid-run: pages are slowed so the restart lands while pages are being written.
-            try await sim.addFault(["kind": "latency", "latencyMs": 20, "probability": 1])
-            async let run = h.dirsync(["run"])
-            try await Task.sleep(for: .milliseconds(1500))
+            // Restarted mid-run: the restart happens while graph-sim holds the run's sixth users page, and
+            // the run goes on to write the pages after it once the pause ends.
+            try await sim.pause(after: 5, pathPrefix: "/v1.0/users/delta")
+            let run = try h.start(["run"])
+            try await sim.waitUntilPaused(run)
             try await cluster.restart()
-            let restarted = try await run
+            try await sim.endPause()
+            let restarted = try await run.finish()
             #expect(restarted.exitCode == 1, "the restart should land mid-run: \(restarted.stdout) \(restarted.stderr.suffix(1500))")
             let errors = restarted.stderrLines.filter { $0.hasPrefix("dirsync: error: ") }
             #expect(errors.count == 1, "one clear line: \(restarted.stderr.suffix(1500))")
@@ -133,7 +133,6 @@ struct ReliabilityFaultMatrixTests {
             let check = try await database.connect()
             let after = SyncHarness(database: database, sim: sim, connection: check)
             let runningBefore = try await after.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE state = 'running'")
-            try await sim.request("DELETE", "/_graphsim/faults")
             try await after.run()
             try await after.expectTablesEqualTruth([tenant], "after the restart and a clean run")
             #expect(try await after.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE state = 'running'") == 0)

@@ -4,9 +4,9 @@ import Foundation
 import PostgresStore
 import Testing
 
-/// Issue 8, part 4, end to end: objects PostgreSQL cannot store as Graph sent them must not block
+/// End to end: objects PostgreSQL cannot store as Graph sent them must not block
 /// the page they are on (a page that fails on every retry would stop the tenant's sync for good).
-@Suite("hostile objects through the built binary", .enabled(if: ReliabilityPass.enabled))
+@Suite("hostile objects through the built binary", .enabled(if: TestEnvironment.databaseTestsEnabled))
 struct ReliabilityHostileInputTests {
     @Test("a NUL inside a user's properties is stripped, the rest of the page is stored, and the sync completes")
     func nulDoesNotPoisonThePage() async throws {

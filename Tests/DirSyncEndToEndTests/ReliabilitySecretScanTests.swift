@@ -3,8 +3,8 @@ import Foundation
 import PostgresStore
 import Testing
 
-/// Issue 8, part 5: secrets and tokens stay confined, end to end through the built binary.
-@Suite("secrets and token confinement", .enabled(if: ReliabilityPass.enabled))
+/// Secrets and tokens stay confined, end to end through the built binary.
+@Suite("secrets and token confinement", .enabled(if: TestEnvironment.databaseTestsEnabled))
 struct ReliabilitySecretScanTests {
     @Test("a full sync with faults and trace logging leaks neither the client secret nor any issued token into logs, output, status or run records")
     func noSecretAnywhere() async throws {

@@ -64,28 +64,34 @@ struct StatusEndToEndTests {
         }
     }
 
-    @Test("while a slowed sync runs, status shows it running and its progress moves between two reads")
+    @Test("while a sync runs, status shows it running and its progress moves between two reads")
     func runningProgressMoves() async throws {
-        try await SyncHarness.with(["--users", "3000", "--groups", "20", "--seed", "13", "--page-size", "50"]) { h in
+        try await SyncHarness.with(["--users", "3000", "--groups", "2", "--members-per-group", "2", "--seed", "13", "--page-size", "25",
+                                    "--duplicate-rate", "0"]) { h in
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 120, "probability": 1])
-            async let run = h.dirsync(["run"])
-            var samples: [(String, Int, Any?)] = []
-            for _ in 0..<40 where samples.filter({ $0.0 == "running" }).count < 2 {
-                try await Task.sleep(for: .milliseconds(700))
-                let status = try entry(try await statusJSON(h), "tenant1-verified.example")
-                // A run shows as running before its first page commits; progress appears with that page.
-                guard let progress = status["progress"] as? [String: Any], let objects = progress["objects"] as? Int, objects > 0 else { continue }
-                samples.append((status["state"] as? String ?? "", objects, progress["percent"]))
-            }
-            let running = samples.filter { $0.0 == "running" }
-            #expect(running.count >= 2, "status never showed the run as running: \(samples)")
-            if running.count >= 2 {
-                #expect(running[1].1 > running[0].1, "progress did not move: \(running)")
-                #expect(running.last?.2 is Double, "a full round reports percent done once Graph's count arrived: \(running)")
-            }
-            #expect(try await run.exitCode == 0)
+            // Status is read twice while graph-sim holds a users page of the run: after 4 of its 120 pages,
+            // then after 65. At most two transactions' pages (2 × 16) and one more lag behind the answers, so
+            // the second read finds at least 31 pages written, the first at most 4.
+            try await h.sim.pause(after: 4, pathPrefix: "/v1.0/users/delta")
+            let run = try h.start(["run"])
+            try await h.sim.waitUntilPaused(run)
+            let first = try entry(try await statusJSON(h), "tenant1-verified.example")
+            try await h.sim.pause(after: 60, pathPrefix: "/v1.0/users/delta")
+            try await h.sim.waitUntilPaused(run)
+            let second = try entry(try await statusJSON(h), "tenant1-verified.example")
+            try await h.sim.endPause()
+            let outcome = try await run.finish()
+
+            #expect(first["state"] as? String == "running", "\(first)")
+            #expect(second["state"] as? String == "running", "\(second)")
+            let before = (first["progress"] as? [String: Any])?["objects"] as? Int ?? 0
+            let progress = try #require(second["progress"] as? [String: Any], "no progress while running: \(second)")
+            let after = try #require(progress["objects"] as? Int)
+            #expect(before <= 4 * 25 + 10, "\(first)")
+            #expect(after >= 31 * 25, "\(second)")
+            #expect(progress["percent"] is Double, "a full round reports percent done once Graph's count arrived: \(progress)")
+            #expect(outcome.exitCode == 0, "\(outcome.stderr.suffix(1500))")
             #expect(try entry(try await statusJSON(h), "tenant1-verified.example")["state"] as? String == "succeeded")
         }
     }
@@ -97,10 +103,13 @@ struct StatusEndToEndTests {
             try await h.onboard([("tenant1-verified.example", tenants[0].id)])
             try await h.run()
             #expect(try await h.dirsync(["status", "--max-age", "1h"]).exitCode == 0)
-            try await Task.sleep(for: .seconds(2))
-            let stale = try await h.dirsync(["status", "--max-age", "1s"])
+            // Two hours later, as `--now` says: the success is older than one hour, younger than three.
+            let synced = try #require(try entry(try await statusJSON(h), "tenant1-verified.example")["last_success_at"] as? String)
+            let later = try Self.instant(synced).addingTimeInterval(2 * 3600).ISO8601Format()
+            let stale = try await h.dirsync(["status", "--max-age", "1h", "--now", later])
             #expect(stale.exitCode == 1)
             #expect(stale.stderr.contains("tenant1-verified.example"))
+            #expect(try await h.dirsync(["status", "--max-age", "3h", "--now", later]).exitCode == 0)
             try await h.onboard([("tenant2-verified.example", tenants[1].id)])
             let never = try await h.dirsync(["status", "--max-age", "1h"])
             #expect(never.exitCode == 1)
@@ -129,37 +138,39 @@ struct StatusEndToEndTests {
         }
     }
 
-    @Test("SIGTERM during a sync finishes the page, records the run as interrupted, and the next run completes")
+    @Test("SIGTERM during a sync finishes the page in hand, records the run as interrupted, and the next run completes")
     func sigtermInterruptsCleanly() async throws {
         try await SyncHarness.with(["--users", "2500", "--groups", "20", "--seed", "16", "--page-size", "25"]) { h in
             let tenant = try await h.sim.tenants()[0].id
             try await h.onboard([("tenant1-verified.example", tenant)])
-            try await h.sim.addFault(["kind": "latency", "latencyMs": 40, "probability": 1])
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try ProductRunner.path(of: "dirsync"))
-            process.arguments = ["run", "--log-format", "json"]
-            var environment = ProcessInfo.processInfo.environment
-            for (key, value) in h.sim.environment(database: h.database) { environment[key] = value }
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Wait until the users round has committed a few pages, so the signal lands mid-round.
-            for _ in 0..<400 {
-                if try await h.scalar("SELECT coalesce(max(round_pages), 0)::int AS n FROM directory.sync_cursors WHERE resource = 'users'") >= 3 { break }
-                try await Task.sleep(for: .milliseconds(25))
+            // graph-sim answers three users pages and holds the fourth; the signal comes once the three are
+            // written (the run logs each transaction), so it lands mid-round with the next page outstanding.
+            try await h.sim.pause(after: 3, pathPrefix: "/v1.0/users/delta")
+            let run = try h.start(["run", "--log-level", "debug"])
+            _ = try await run.process.errorLine("the users round to write three pages") { line in
+                line.contains("\"msg\":\"pages applied\"") && line.contains("\"resource\":\"users\"") && line.contains("\"pages\":\"3\"")
             }
-            let sent = ContinuousClock.now
-            process.terminate()  // SIGTERM
-            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(ContinuousClock.now - sent < .seconds(5), "dirsync must stop within seconds of SIGTERM")
-            #expect(process.terminationStatus == 1)
+            run.process.send(SIGTERM)
+            // It stops without waiting for the page graph-sim still holds: the pause only ends after it exited.
+            let outcome = try await run.finish()
+            try await h.sim.endPause()
+            #expect(outcome.exitCode == 1, "\(outcome.stderr.suffix(1500))")
             #expect(try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs WHERE state = 'interrupted' AND finished_at IS NOT NULL") == 1)
             let cursor = try await h.connection.query("SELECT next_link, round_pages FROM directory.sync_cursors WHERE resource = 'users'").first
             #expect(try cursor?.optionalString("next_link") != nil, "the interrupted round keeps its resume point")
+            #expect(try cursor?.int("round_pages") == 3)
             try await h.run()
             try await h.expectTablesEqualTruth([tenant], "after the run that followed SIGTERM")
         }
+    }
+
+    /// An ISO 8601 instant as `status --format json` writes it.
+    private static func instant(_ text: String) throws -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return try #require(formatter.date(from: text), "not an ISO 8601 instant: \(text)")
     }
 }
 

@@ -27,10 +27,28 @@ struct SyncHarness {
 
     /// Runs `dirsync` against this database and simulator.
     @discardableResult
-    func dirsync(_ arguments: [String], killAfter: Duration? = nil, extraEnvironment: [String: String?] = [:]) async throws -> ProductRunner.Outcome {
+    func dirsync(_ arguments: [String], extraEnvironment: [String: String?] = [:]) async throws -> ProductRunner.Outcome {
+        try await start(arguments, extraEnvironment: extraEnvironment).finish()
+    }
+
+    /// Starts `dirsync` against this database and simulator; the caller waits for it to finish.
+    func start(_ arguments: [String], extraEnvironment: [String: String?] = [:]) throws -> ProductRunner.Running {
         var environment = sim.environment(database: database)
         for (key, value) in extraEnvironment { environment[key] = value }
-        return try await ProductRunner.run("dirsync", arguments + ["--log-format", "json"], environment: environment, killAfter: killAfter)
+        return try ProductRunner.start("dirsync", arguments + ["--log-format", "json"], environment: environment)
+    }
+
+    /// Starts `dirsync run …`, waits until graph-sim holds its delta request number `after + 1` under
+    /// `pathPrefix`, and kills it with SIGKILL there: a crash at a chosen point of the round.
+    /// - Returns: what the killed run left behind.
+    func runKilled(_ arguments: [String] = [], after: Int, pathPrefix: String = "/v1.0/users/delta") async throws -> ProductRunner.Outcome {
+        try await sim.pause(after: after, pathPrefix: pathPrefix)
+        let running = try start(["run"] + arguments)
+        try await sim.waitUntilPaused(running)
+        running.process.send(SIGKILL)
+        let outcome = try await running.finish()
+        try await sim.endPause()
+        return outcome
     }
 
     /// Runs `dirsync run …` and expects exit code `expected`.

@@ -7,7 +7,7 @@ import Logging
 import Testing
 
 /// No secret, assertion, federated token or access token may reach a log line or error text, even on the
-/// paths that handle them (401 renewal, throttling, resets, credential errors) (issue 4, point 6).
+/// paths that handle them (401 renewal, throttling, resets, credential errors).
 @Suite("Graph client against the simulator: secret scan")
 struct GraphClientSecretScanTests {
     private static let issuer = "https://oidc.e2e.example/clusters/scan/"

@@ -38,7 +38,9 @@ final class LoopbackServer: @unchecked Sendable {
     let host: String
 
     /// Binds `host` (an IPv4 or IPv6 literal) on an ephemeral port and starts accepting.
-    init(host: String = "127.0.0.1", reply: @escaping @Sendable (Request) -> Reply) throws {
+    /// - Parameter answersAtOnce: reply as soon as a connection is accepted, without reading a request
+    ///   (`reply` then gets an empty one): what a plain HTTP server looks like to a TLS client.
+    init(host: String = "127.0.0.1", answersAtOnce: Bool = false, reply: @escaping @Sendable (Request) -> Reply) throws {
         let v6 = host.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
@@ -70,7 +72,7 @@ final class LoopbackServer: @unchecked Sendable {
         socketFD = fd
         port = boundPort
         self.host = host
-        let thread = Thread { [self] in self.acceptLoop(reply) }
+        let thread = Thread { [self] in self.acceptLoop(reply, answersAtOnce: answersAtOnce) }
         thread.start()
     }
 
@@ -84,11 +86,11 @@ final class LoopbackServer: @unchecked Sendable {
         close(socketFD)
     }
 
-    private func acceptLoop(_ reply: @Sendable (Request) -> Reply) {
+    private func acceptLoop(_ reply: @Sendable (Request) -> Reply, answersAtOnce: Bool) {
         while true {
             let client = accept(socketFD, nil, nil)
             guard client >= 0 else { return }
-            guard let request = readRequest(client) else { close(client); continue }
+            guard let request = answersAtOnce ? Request(head: "", body: []) : readRequest(client) else { close(client); continue }
             lock.withLock { seen.append(request) }
             switch reply(request) {
             case .raw(let bytes):

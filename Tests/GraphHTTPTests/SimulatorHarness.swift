@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncTestDoubles
 import Foundation
 import GraphHTTP
 import GraphSimulator
@@ -9,9 +10,14 @@ import Synchronization
 import Testing
 
 /// One graph-sim served on 127.0.0.1:0 for one test, with the helpers the end-to-end tests share.
+///
+/// Simulator and clients share a ``ManualClock`` that starts at the wall clock's now: it moves only when
+/// a client waits (a retry's wait is recorded, not slept) or a test advances it.
 final class SimulatorHarness: Sendable {
     let simulator: GraphSimulator
     let server: RunningServer
+    /// The clock of the simulator and, unless a test passes another, of its clients.
+    let clock: ManualClock
     /// The app every generated tenant has installed.
     let clientID: String
     /// That app's client secret.
@@ -19,15 +25,17 @@ final class SimulatorHarness: Sendable {
 
     var baseURL: String { server.baseURL }
 
-    private init(simulator: GraphSimulator, server: RunningServer, clientID: String, clientSecret: String) {
+    private init(simulator: GraphSimulator, server: RunningServer, clock: ManualClock, clientID: String, clientSecret: String) {
         self.simulator = simulator
         self.server = server
+        self.clock = clock
         self.clientID = clientID
         self.clientSecret = clientSecret
     }
 
     /// Starts a simulator with one small tenant (several pages per round) unless `configure` says otherwise.
-    static func start(users: Int = 330, groups: Int = 24, pageSize: Int = 100,
+    /// - Parameter clock: the simulator's clock (token expiry, delta link age), shared with its clients.
+    static func start(users: Int = 330, groups: Int = 24, pageSize: Int = 100, clock: ManualClock = ManualClock(Date()),
                       configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws -> SimulatorHarness {
         var configuration = SimulatorConfiguration()
         configuration.seed = 42
@@ -38,18 +46,18 @@ final class SimulatorHarness: Sendable {
         configuration.membersPerPage = 40
         configuration.clientSecret = "graph-sim-secret-\(UUID().uuidString.lowercased())"
         configure(&configuration)
-        let simulator = GraphSimulator(configuration: configuration)
+        let simulator = GraphSimulator(configuration: configuration) { clock.now().timeIntervalSince1970 }
         let server = try await GraphSimulatorServer.start(simulator: simulator)
-        return SimulatorHarness(simulator: simulator, server: server, clientID: configuration.clientId, clientSecret: configuration.clientSecret)
+        return SimulatorHarness(simulator: simulator, server: server, clock: clock, clientID: configuration.clientId, clientSecret: configuration.clientSecret)
     }
 
     func stop() async { await server.stop() }
 
     /// Runs `body` against a fresh simulator and stops the server afterwards, whether `body` threw or not.
-    static func with<Result>(users: Int = 330, groups: Int = 24, pageSize: Int = 100,
+    static func with<Result>(users: Int = 330, groups: Int = 24, pageSize: Int = 100, clock: ManualClock = ManualClock(Date()),
                              configure: (inout SimulatorConfiguration) -> Void = { _ in },
                              _ body: (SimulatorHarness) async throws -> Result) async throws -> Result {
-        let harness = try await start(users: users, groups: groups, pageSize: pageSize, configure: configure)
+        let harness = try await start(users: users, groups: groups, pageSize: pageSize, clock: clock, configure: configure)
         do {
             let result = try await body(harness)
             await harness.stop()
@@ -60,15 +68,17 @@ final class SimulatorHarness: Sendable {
         }
     }
 
-    /// Retries quickly (the simulator's faults are short), so the tests stay fast; `Retry-After` is still honoured.
+    /// Retries soon (the simulator's faults are short); `Retry-After` is still honoured.
     static let fastRetries = RetryPolicy(maxAttempts: 8, baseDelay: 0.05, maxDelay: 0.4)
 
     /// A production client built by `GraphRuntime.make`, with Graph and the identity platform both at the simulator.
-    func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, logger: Logger) throws -> GraphRuntime {
+    /// - Parameter time: the client's clock; the simulator's ``clock`` when `nil`.
+    func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, time: (any TimeSource)? = nil,
+                 logger: Logger) throws -> GraphRuntime {
         let credentials = GraphCredentialConfiguration(clientID: clientID ?? self.clientID, credential: credential,
                                                        endpoints: GraphEndpoints(graphBaseURL: baseURL, authorityHost: baseURL))
         return try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "e2e", deadline: deadline,
-                                     retryPolicy: Self.fastRetries, logger: logger)
+                                     retryPolicy: Self.fastRetries, logger: logger, time: time ?? clock)
     }
 
     /// The first tenant (a snapshot).

@@ -19,7 +19,8 @@ struct GraphSimulatorServerTests {
         request.httpMethod = method
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         if let body { request.httpBody = Data(body.utf8) }
-        request.timeoutInterval = 10
+        // Only a hang reaches this: a loaded machine may take long to answer, never this long.
+        request.timeoutInterval = 300
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = try #require(response as? HTTPURLResponse)
         return (http.statusCode, data, http)
@@ -71,6 +72,37 @@ struct GraphSimulatorServerTests {
         }
         let (status, _, _) = try await fetch("\(server.baseURL)/v1.0/users/delta", headers: ["Authorization": "Bearer \(access)"])
         #expect(status == 200)
+        await server.stop()
+    }
+
+    @Test("a pause answers the first N matching requests, holds the next until it ends, and its long poll reports the hold")
+    func pauseHoldsRequests() async throws {
+        let simulator = small()
+        let server = try await GraphSimulatorServer.start(simulator: simulator)
+        let base = server.baseURL
+        let access = try await token(base, simulator)
+        let bearer = ["Authorization": "Bearer \(access)"]
+        func state(_ data: Data) throws -> JSONValue { try JSONValue.parse([UInt8](data)) }
+
+        let (set, _, _) = try await fetch("\(base)/_graphsim/pause", method: "POST", body: #"{"pathPrefix":"/v1.0/users/delta","after":1}"#)
+        #expect(set == 200)
+        #expect(try await fetch("\(base)/v1.0/users/delta", headers: bearer).0 == 200)
+        let (_, idle, _) = try await fetch("\(base)/_graphsim/pause/wait?timeout=0")
+        #expect(try state(idle)["held"]?.intValue == 0)
+
+        let held = Task { try await fetch("\(base)/v1.0/users/delta", headers: bearer).0 }
+        let (_, waited, _) = try await fetch("\(base)/_graphsim/pause/wait?timeout=60")
+        #expect(try state(waited)["held"]?.intValue == 1)
+        #expect(try state(waited)["passed"]?.intValue == 1)
+        // Paths outside the prefix are not held, and the held request has not reached the simulator.
+        #expect(try await fetch("\(base)/v1.0/groups/delta", headers: bearer).0 == 200)
+        #expect(simulator.stats.byEndpoint["GET /v1.0/users/delta"] == 1)
+
+        let (ended, after, _) = try await fetch("\(base)/_graphsim/pause", method: "DELETE")
+        #expect(ended == 200)
+        #expect(try state(after)["paused"]?.boolValue == false)
+        #expect(try await held.value == 200)
+        #expect(simulator.stats.byEndpoint["GET /v1.0/users/delta"] == 2)
         await server.stop()
     }
 

@@ -89,20 +89,32 @@ struct PostgresConnectionTests {
         }
     }
 
-    @Test("blocking libpq work leaves the cooperative pool free: pg_sleep on two sessions overlaps")
+    @Test("blocking libpq work leaves the cooperative pool free: three sessions blocked in the server at once, a fourth still works")
     func blockingCallsDoNotStarveThePool() async throws {
         try await TestDatabase.with(migrated: false) { database in
-            let a = try await database.connect(), b = try await database.connect(), c = try await database.connect()
-            let clock = ContinuousClock()
-            let start = clock.now
-            // Three sessions sleep 1 s each. Were libpq blocking the cooperative pool (one thread per
-            // core, two here), the third would wait for a free thread: at least 2 s in all.
-            async let x: Void = { _ = try await a.query("SELECT pg_sleep(1)") }()
-            async let y: Void = { _ = try await b.query("SELECT pg_sleep(1)") }()
-            async let z: Void = { _ = try await c.query("SELECT pg_sleep(1)") }()
-            _ = try await (x, y, z)
-            #expect(clock.now - start < .milliseconds(1_800))
-            for connection in [a, b, c] { await connection.close() }
+            let control = try await database.connect()
+            let waiters = [try await database.connect(), try await database.connect(), try await database.connect()]
+            // A lock wait that never ends fails the test instead of hanging it.
+            for session in [control] + waiters { _ = try await session.query("SET lock_timeout = '300s'") }
+            // The control session holds the gate (lock 1000, which the waiters share once it opens); waiter i holds
+            // its arrival lock 1001 + i.
+            _ = try await control.query("SELECT pg_advisory_lock(1000)")
+            for (index, session) in waiters.enumerated() { _ = try await session.query(SQL(unsafeSQL: "SELECT pg_advisory_lock(\(1001 + index))")) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // One blocking call per waiter: let go of its arrival lock, then wait in the server for the gate.
+                for (index, session) in waiters.enumerated() {
+                    group.addTask {
+                        _ = try await session.query(SQL(unsafeSQL: "DO $$ BEGIN PERFORM pg_advisory_unlock(\(1001 + index)); PERFORM pg_advisory_lock_shared(1000); END $$"))
+                    }
+                }
+                // The arrival locks come free only once all three waiters are inside their blocking calls: more
+                // calls than the cooperative pool has threads (one per core, two here). Were libpq blocking that
+                // pool, the third call (and this one) could not start until the lock timeout failed the others.
+                _ = try await control.query("SELECT pg_advisory_lock(1001), pg_advisory_lock(1002), pg_advisory_lock(1003)")
+                _ = try await control.query("SELECT pg_advisory_unlock(1000)")
+                try await group.waitForAll()
+            }
+            for connection in [control] + waiters { await connection.close() }
         }
     }
 }

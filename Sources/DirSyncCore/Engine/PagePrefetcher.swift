@@ -23,6 +23,17 @@ struct FetchedPage: Sendable {
 /// The round guard runs here: a page whose nextLink is refused (a loop, a foreign host) is not handed
 /// to the writer, so its refused link is never stored as a resume point.
 final class PagePrefetcher: Sendable {
+    /// A moment in the prefetcher's life that an observer can wait for (tests synchronize on these
+    /// instead of on time).
+    enum Event: Sendable, Equatable {
+        /// Fetching paused: a transaction's worth is ready and the next page waits for the writer.
+        case waitingForRoom
+        /// The writer waits for a page.
+        case waitingForPage
+        /// Fetching ended for good: after the round's last page, a failure or cancellation.
+        case finished
+    }
+
     private struct State {
         var ready: [FetchedPage] = []
         var readyBytes = 0
@@ -43,16 +54,21 @@ final class PagePrefetcher: Sendable {
     private let maxPages: Int
     private let maxBytes: Int
     private let task = Mutex<Task<Void, Never>?>(nil)
+    private let observe: @Sendable (Event) -> Void
 
     /// Starts fetching at `link`, which the caller already passed through `roundGuard`.
     /// - Parameters:
     ///   - maxPages: the most pages a transaction takes, and the most held ahead.
     ///   - maxBytes: the most response bytes a transaction takes, and the most held ahead.
-    init(source: any DeltaSource, resource: DirectoryResource, link: String, roundGuard: DeltaRoundGuard, maxPages: Int, maxBytes: Int) {
+    ///   - observe: told of each ``Event``, on the task it happens on.
+    init(source: any DeltaSource, resource: DirectoryResource, link: String, roundGuard: DeltaRoundGuard, maxPages: Int, maxBytes: Int,
+         observe: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.maxPages = max(1, maxPages)
         self.maxBytes = max(1, maxBytes)
+        self.observe = observe
         let producer = Task { [self] in
             await self.produce(source: source, resource: resource, link: link, roundGuard: roundGuard)
+            observe(.finished)
         }
         task.withLock { $0 = producer }
     }
@@ -99,7 +115,7 @@ final class PagePrefetcher: Sendable {
                         state.consumer = continuation
                         return false
                     }
-                    if resumeNow { continuation.resume() }
+                    if resumeNow { continuation.resume() } else { observe(.waitingForPage) }
                 }
             }
         }
@@ -178,7 +194,7 @@ final class PagePrefetcher: Sendable {
                         state.producer = continuation
                         return false
                     }
-                    if resumeNow { continuation.resume() }
+                    if resumeNow { continuation.resume() } else { observe(.waitingForRoom) }
                 }
             }
         }
