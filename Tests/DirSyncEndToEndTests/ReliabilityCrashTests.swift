@@ -23,7 +23,8 @@ struct ReliabilityCrashTests {
                 // full round, so no round gets more than four runs: at most 160 of its 200 users pages are
                 // answered, and every kill lands mid-round, in the first full round, its resumptions, and later ones.
                 let after = Int.random(in: 1...40, using: &random)
-                let outcome = try await h.runKilled(attempt % 4 == 3 ? ["--full"] : [], after: after)
+                // The sequential delta rounds are under test here (the parallel first load has its own).
+                let outcome = try await h.runKilled((attempt % 4 == 3 ? ["--full"] : []) + ["--first-load", "delta"], after: after)
                 let runsAfter = try await h.scalar("SELECT count(*)::int AS n FROM directory.sync_runs")
                 #expect(!outcome.stderr.contains("Fatal error"), "seed \(seed) attempt \(attempt): \(outcome.stderr.suffix(800))")
                 #expect(outcome.signalled && outcome.exitCode == SIGKILL,

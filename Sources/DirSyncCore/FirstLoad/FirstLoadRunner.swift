@@ -304,7 +304,9 @@ public struct FirstLoadRunner: Sendable {
                         var item = LoadItem()
                         item.progress = [scheduler.restart(request.stream)]
                         queue.push(item)
-                    } else if case .users = request.stream, graph?.code == .unsupportedQuery || graph?.code == .badRequest {
+                    } else if graph?.code == .unsupportedQuery || graph?.code == .badRequest {
+                        // A query Graph does not serve (a partition filter, a scoped chain's id filter):
+                        // the load gives way to the sequential rounds.
                         scheduler.failed(request.stream)
                         throw LoadRefused(reason: graph!.description)
                     } else {
