@@ -42,5 +42,10 @@ struct RoundSession: Sendable {
                 SELECT directory.rebuild_group_ancestors(\(tenantID)) WHERE directory.loading_first_round()
                 """, name: "build the nesting closure")
         }
+        guard try await tx.query("SELECT directory.loading_first_round() AS first", name: "first round?").first?.bool("first") == true else { return }
+        // A first round just filled the tables: later rounds' merges are planned on fresh statistics,
+        // not on the empty tables autovacuum last saw.
+        try await tx.execute(SQL(unsafeSQL: "ANALYZE directory.\(resource.rawValue)"), name: "analyze \(resource.rawValue)")
+        if resource == .groups { try await tx.execute("ANALYZE directory.group_members", name: "analyze memberships") }
     }
 }
