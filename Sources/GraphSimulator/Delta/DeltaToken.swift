@@ -24,6 +24,9 @@ public struct DeltaToken: Sendable, Equatable {
     public var issuedAtMillis: Int64
     /// Set on the link that follows a deliberately empty page, so the same position is not emptied twice.
     public var afterEmptyPage = false
+    /// A scoped round (`groups/delta?$filter=id eq '…' or …`): the groups it covers, by index, sorted;
+    /// nil for the whole resource.
+    public var scope: [Int32]?
 
     /// Creates a token state.
     public init(isDelta: Bool, resource: Resource, tenant: Int, epoch: UInt32, selection: DeltaSelection,
@@ -43,7 +46,7 @@ public struct DeltaToken: Sendable, Equatable {
 
     /// Encodes the state as an opaque string, scrambled and checksummed with `key`.
     public func encode(key: UInt64) -> String {
-        var bytes: [UInt8] = [1, isDelta ? 1 : 0, resource.rawValue]
+        var bytes: [UInt8] = [scope == nil ? 1 : 2, isDelta ? 1 : 0, resource.rawValue]
         func put(_ value: UInt64, _ count: Int) {
             for i in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * i))) }
         }
@@ -57,6 +60,10 @@ public struct DeltaToken: Sendable, Equatable {
         put(UInt64(item), 8)
         put(memberAfter.map { UInt64($0.raw) + 1 } ?? 0, 5)
         put(UInt64(bitPattern: issuedAtMillis), 8)
+        if let scope {
+            bytes.append(UInt8(scope.count))
+            for index in scope { put(UInt64(UInt32(bitPattern: index)), 4) }
+        }
         put(Self.checksum(bytes, key: key), 8)
         var stream = SeededRandom(seed: key)
         return Base64URL.encode(bytes.map { $0 ^ UInt8(truncatingIfNeeded: stream.next()) })
@@ -66,7 +73,7 @@ public struct DeltaToken: Sendable, Equatable {
     public static func decode(_ text: String, key: UInt64) -> DeltaToken? {
         // Only the canonical encoding is accepted: base64 ignores the spare bits of a last character, and an altered
         // character must not decode to the same token.
-        guard var bytes = Base64URL.decode(text), bytes.count == 73, Base64URL.encode(bytes) == text else { return nil }
+        guard var bytes = Base64URL.decode(text), bytes.count >= 73, Base64URL.encode(bytes) == text else { return nil }
         var stream = SeededRandom(seed: key)
         for i in bytes.indices { bytes[i] ^= UInt8(truncatingIfNeeded: stream.next()) }
         var offset = 0
@@ -76,8 +83,10 @@ public struct DeltaToken: Sendable, Equatable {
             offset += count
             return value
         }
-        let body = Array(bytes[0..<65])
-        guard bytes[0] == 1, let resource = Resource(rawValue: bytes[2]) else { return nil }
+        let body = Array(bytes[0..<(bytes.count - 8)])
+        let scoped = bytes[0] == 2
+        guard bytes[0] == 1 || scoped, let resource = Resource(rawValue: bytes[2]) else { return nil }
+        guard scoped ? bytes.count == 74 + 4 * Int(bytes[65]) : bytes.count == 73 else { return nil }
         let isDelta = bytes[1] == 1
         offset = 3
         let tenant = Int(get(4))
@@ -88,6 +97,11 @@ public struct DeltaToken: Sendable, Equatable {
         let head = Int(get(8)), bound = Int(get(8)), item = Int(get(8))
         let after = get(5)
         let issued = Int64(bitPattern: get(8))
+        var scope: [Int32]?
+        if scoped {
+            let count = Int(get(1))
+            scope = (0..<count).map { _ in Int32(bitPattern: UInt32(get(4))) }
+        }
         guard get(8) == checksum(body, key: key) else { return nil }
         var token = DeltaToken(isDelta: isDelta, resource: resource, tenant: tenant, epoch: epoch,
                                selection: DeltaSelection(returned: returned, members: flags & 1 != 0, manager: flags & 8 != 0,
@@ -95,6 +109,7 @@ public struct DeltaToken: Sendable, Equatable {
                                from: from, head: head, bound: bound, item: item,
                                memberAfter: after == 0 ? nil : MemberRef(raw: UInt32(after - 1)), issuedAtMillis: issued)
         token.afterEmptyPage = flags & 4 != 0
+        token.scope = scope
         return token
     }
 

@@ -145,8 +145,12 @@ extension Tenant {
                 if deltaCache.count >= 16 { deltaCache.removeAll(keepingCapacity: true) }
                 deltaCache[key] = changes
             }
+            if let scope = token.scope {
+                let covered = Set(scope)
+                changes = changes.filter { covered.contains($0.object) }
+            }
         }
-        let itemCount = incremental ? changes.count : min(token.bound, count(resource))
+        let itemCount = incremental ? changes.count : token.scope.map(\.count) ?? min(token.bound, count(resource))
         var value = JSONWriter()
         value.beginArray()
         var item = token.item
@@ -170,7 +174,7 @@ extension Tenant {
         var split = false
 
         func describe(_ i: Int) -> ChangeItem {
-            incremental ? changes[i] : ChangeItem(object: Int32(i), whole: true, mask: 0, touched: [])
+            incremental ? changes[i] : ChangeItem(object: token.scope?[i] ?? Int32(i), whole: true, mask: 0, touched: [])
         }
 
         if item > 0, item <= itemCount, after == nil, isDuplicate(resource, from: token.from, item: item - 1) {

@@ -139,7 +139,24 @@ extension SimulatorState {
 
     private mutating func delta(_ request: SimRequest, tenant t: Int, resource: Resource, now: Double, foreignLinks: Bool) -> SimResponse {
         let nowMillis = Int64(now * 1000)
-        for unsupported in ["$filter", "$expand", "$orderby", "$search"] where request.option(unsupported) != nil {
+        // groups/delta takes `$filter=id eq '…' or id eq '…'` (at most 50 ids), as Graph documents.
+        var scope: [Int32]?
+        if resource == .groups, let filter = request.option("$filter") {
+            guard request.option("$skiptoken") == nil, request.option("$deltatoken") == nil else {
+                return graphError(400, code: "Request_UnsupportedQuery", message: "Unsupported query option '$filter' on a delta link.",
+                                  request: request, now: now)
+            }
+            switch ScopedDeltaFilter.ids(filter) {
+            case .failure(let problem):
+                return graphError(400, code: "Request_UnsupportedQuery", message: problem.message, request: request, now: now)
+            case .success(let ids):
+                scope = Array(Set(ids.compactMap { id -> Int32? in
+                    guard let ref = tenants[t].refs[id], ref.kind == .group, tenants[t].groups[ref.index].lifecycle == .live else { return nil }
+                    return Int32(ref.index)
+                })).sorted()
+            }
+        }
+        for unsupported in ["$filter", "$expand", "$orderby", "$search"] where request.option(unsupported) != nil && !(unsupported == "$filter" && scope != nil) {
             return graphError(400, code: "Request_UnsupportedQuery", message: "Unsupported query option '\(unsupported)' for delta.",
                               request: request, now: now)
         }
@@ -181,6 +198,7 @@ extension SimulatorState {
             case .failure(let problem): return selectProblem(problem, request: request, resource: resource, now: now)
             case .success(let selection):
                 round = tenants[t].initialRound(resource, selection: selection, epoch: epoch, nowMillis: nowMillis)
+                round.scope = scope
             }
         }
         let prefer = request.headers["prefer"] ?? ""
@@ -320,5 +338,34 @@ extension SimulatorState {
         w.endArray()
         w.endObject()
         return SimResponse(status: 200, headers: graphHeaders(request), body: w.bytes)
+    }
+}
+
+/// The `$filter` groups/delta accepts: `id eq '…'` joined by `or`, at most 50 ids (Graph: "There is a
+/// limit of 50 filtered objects"). graph-sim's choices: ids match in any case, unknown or deleted ids
+/// are left out of the round, and the error wording is graph-sim's own.
+enum ScopedDeltaFilter {
+    static let limit = 50
+
+    static func ids(_ filter: String) -> Result<[String], ScopeProblem> {
+        var ids: [String] = []
+        let clauses = filter.components(separatedBy: " or ").flatMap { $0.components(separatedBy: " OR ") }
+        for clause in clauses {
+            let parts = clause.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2).map(String.init)
+            guard parts.count == 3, parts[0].lowercased() == "id", parts[1].lowercased() == "eq", parts[2].count >= 2,
+                  parts[2].hasPrefix("'"), parts[2].hasSuffix("'") else {
+                return .failure(ScopeProblem("Unsupported or invalid query filter clause specified for property 'id' of resource 'Group'."))
+            }
+            ids.append(String(parts[2].dropFirst().dropLast()).lowercased())
+        }
+        guard ids.count <= limit else {
+            return .failure(ScopeProblem("The number of filtered objects exceeds the limit of \(limit)."))
+        }
+        return .success(ids)
+    }
+
+    struct ScopeProblem: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
     }
 }
