@@ -32,6 +32,9 @@ package enum TruthValue: Sendable, Hashable, CustomStringConvertible {
             if kind == .timestamp, let date = try? Date(text, strategy: .iso8601) { self = .instant(date.timeIntervalSince1970) }
             else if kind == .reference { self = .string(text.lowercased()) }
             else { self = .string(text) }
+        // A collection without values reads the same whether Graph left it out, sent null or sent []:
+        // delta rounds leave a never-set collection out, plain lists send [].
+        case let list as [Any] where list.isEmpty && kind == .textCollection: self = .null
         case let list as [Any] where list.allSatisfy { $0 is String }: self = .strings(list as! [String])
         case let number as NSNumber where String(cString: number.objCType) == "c": self = .bool(number.boolValue)
         case let value?:
@@ -45,7 +48,7 @@ package enum TruthValue: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .text, .indexedText: self = try row.optionalString(column).map(TruthValue.string) ?? .null
         case .boolean: self = try row.optionalBool(column).map(TruthValue.bool) ?? .null
-        case .textCollection: self = try row.optionalStringArray(column).map(TruthValue.strings) ?? .null
+        case .textCollection: self = try row.optionalStringArray(column).flatMap { $0.isEmpty ? nil : TruthValue.strings($0) } ?? .null
         case .timestamp: self = try row.optionalDate(column).map { .instant($0.timeIntervalSince1970) } ?? .null
         case .reference: self = try row.optionalString(column).map { .string($0.lowercased()) } ?? .null
         case .attribute: preconditionFailure("attributes are read from the attributes column with init(attributes:name:)")

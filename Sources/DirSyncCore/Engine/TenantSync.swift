@@ -50,16 +50,17 @@ public struct TenantSyncResult: Sendable, Equatable {
         self.finishedAt = finishedAt
     }
 
-    public var pages: Int { rounds.reduce(0) { $0 + $1.pages } }
-    public var requests: Int { rounds.reduce(0) { $0 + $1.requests } }
-    public var objectsUpserted: Int { rounds.reduce(0) { $0 + $1.written.objectsUpserted } }
+    public var pages: Int { rounds.reduce(firstLoad?.pages ?? 0) { $0 + $1.pages } }
+    public var requests: Int { rounds.reduce(firstLoad?.requests ?? 0) { $0 + $1.requests } }
+    public var objectsUpserted: Int { rounds.reduce(firstLoad?.written.objectsUpserted ?? 0) { $0 + $1.written.objectsUpserted } }
     public var objectsDeleted: Int { rounds.reduce(0) { $0 + $1.objectsDeleted } }
-    public var membershipsAdded: Int { rounds.reduce(0) { $0 + $1.written.membershipsAdded } }
+    public var membershipsAdded: Int { rounds.reduce(firstLoad?.written.membershipsAdded ?? 0) { $0 + $1.written.membershipsAdded } }
     public var membershipsRemoved: Int { rounds.reduce(0) { $0 + $1.written.membershipsRemoved + $1.membershipsSwept } }
     public var deletionsPlanned: Int { rounds.reduce(0) { $0 + $1.deletionsPlanned } }
     /// Why rounds were not the usual ones (resyncs and their causes), by resource; `nil` when all were.
+    /// Incremental rounds (catching up after a first load) are the usual ones.
     public var reason: String? {
-        let notes = rounds.compactMap { round in round.note.map { "\(round.resource.rawValue): \($0)" } }
+        let notes = rounds.filter { $0.start != .incremental }.compactMap { round in round.note.map { "\(round.resource.rawValue): \($0)" } }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 }

@@ -35,6 +35,8 @@ public struct FirstLoadReport: Sendable, Equatable {
     public var pages = 0
     public var restarts = 0
     public var seconds: Double = 0
+    /// What the load wrote.
+    public var written = PageWriteResult()
 
     public init(outcome: FirstLoadOutcome) {
         self.outcome = outcome
@@ -129,6 +131,7 @@ public struct FirstLoadRunner: Sendable {
             case .finish(let outcome):
                 report.outcome = outcome
                 report.seconds = time.now().timeIntervalSince(started)
+                if case .fellBack(let why) = outcome { logger.warning("\(why)") }
                 if outcome != .notParallel {
                     logger.info("parallel first load finished", metadata: [
                         "outcome": "\(outcome)", "requests": "\(report.requests)", "resource_units": "\(report.resourceUnits)",
@@ -185,27 +188,37 @@ public struct FirstLoadRunner: Sendable {
     private func list(_ streams: [StreamProgress], roundID: Int64, countedUsers: Int?, report: inout FirstLoadReport) async throws {
         let queue = LoadQueue()
         let source = self.source, store = self.store, logger = self.logger, time = self.time, fleet = self.fleet
-        let result = try await withThrowingTaskGroup(of: FirstLoadReport?.self) { tasks -> FirstLoadReport in
+        enum Part: Sendable { case fetched(FirstLoadReport), written(PageWriteResult) }
+        let result = try await withThrowingTaskGroup(of: Part.self) { tasks -> FirstLoadReport in
             tasks.addTask {
+                var written = PageWriteResult()
                 while let items = await queue.take(max: Self.itemsPerBatch) {
-                    _ = try await store.write(Self.batch(items), roundID: roundID)
+                    written += try await store.write(Self.batch(items), roundID: roundID)
                     queue.written(items.count)
                 }
-                return nil
+                return .written(written)
             }
             tasks.addTask {
                 defer { queue.finish() }
-                return try await Self.fetch(streams, source: source, queue: queue, time: time, logger: logger, fleet: fleet, countedUsers: countedUsers)
+                return .fetched(try await Self.fetch(streams, source: source, queue: queue, time: time, logger: logger, fleet: fleet, countedUsers: countedUsers))
             }
             var fetched = FirstLoadReport(outcome: .notParallel)
+            var written = PageWriteResult()
             do {
-                for try await finished in tasks { if let finished { fetched = finished } }
+                for try await part in tasks {
+                    switch part {
+                    case .fetched(let report): fetched = report
+                    case .written(let result): written = result
+                    }
+                }
             } catch {
                 queue.finish()
                 throw error
             }
+            fetched.written = written
             return fetched
         }
+        report.written += result.written
         report.requests += result.requests
         report.resourceUnits += result.resourceUnits
         report.throttled += result.throttled
@@ -386,7 +399,7 @@ public struct FirstLoadRunner: Sendable {
                 }
                 var batch = LoadBatch()
                 batch.objects[.users] = objects
-                _ = try await store.write(batch, roundID: roundID)
+                report.written += try await store.write(batch, roundID: roundID)
                 start += 1_000
             }
         }
@@ -394,7 +407,7 @@ public struct FirstLoadRunner: Sendable {
             logger.notice("reading groups again that no chunk brought", metadata: ["groups": "\(groups.count)"])
             // Numbered after every chunk the listing formed (a load forms far fewer than a million).
             var scheduler = LoadScheduler(progress: [], endpoints: source.endpoints, schema: source.schema, firstChunk: 1_000_000)
-            let (_, chunks) = scheduler.received(.groupIDs, objects: 0, nextLink: nil, groupIDs: groups)
+            let chunks = scheduler.chunks(of: groups)
             var batch = LoadBatch()
             batch.progress = chunks
             _ = try await store.write(batch, roundID: roundID)

@@ -137,6 +137,11 @@ public struct LoadScheduler: Sendable, Equatable {
         progress.pages += 1
         progress.objects += objects
         streams[stream] = progress
+        return (progress, chunks(of: groupIDs))
+    }
+
+    /// New scoped chains over `groupIDs`, ``FirstLoadPlan/groupsPerChunk`` groups each.
+    public mutating func chunks(of groupIDs: [UUID]) -> [StreamProgress] {
         var chunks: [StreamProgress] = []
         var start = 0
         while start < groupIDs.count {
@@ -147,7 +152,7 @@ public struct LoadScheduler: Sendable, Equatable {
             nextChunk += 1
             start += FirstLoadPlan.groupsPerChunk
         }
-        return (progress, chunks)
+        return chunks
     }
 
     /// `stream`'s chain cannot go on (its page token expired, Graph lost its delta state): it starts

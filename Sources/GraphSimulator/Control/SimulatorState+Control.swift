@@ -19,7 +19,7 @@
 /// - `POST /_graphsim/tenants/{tid}/config` with any of `{"permissions":[…],"grantPermissions":[…],"revokePermissions":[…],
 ///   "consent":bool,"appState":"enabled"|"disabled"|"deleted","secretState":"valid"|"expired"|"removed",
 ///   "certificateState":"valid"|"expired"|"removed","clientId":…,"deltaTokenLifetimeSeconds":n,
-///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,"listLagMillis":n,
+///   "expiredDeltaStyle":"gone410"|"badRequest400","duplicateRate":p,"emptyPageRate":p,"listLagMillis":n,"listFilters":bool,
 ///   "verifiedDomains":[{"name","verified","supportedServices"?}],"directoryExtensions":[{"name","dataType"}]}` → the tenant
 ///   summary. The app states apply to the app `clientId` names, or to every app of the tenant. Permission, consent and app
 ///   changes apply to token requests from then on; tokens already issued keep their roles until they expire, as in
@@ -241,6 +241,7 @@ extension SimulatorState {
         w.double(tenant.settings.duplicateRate, key: "duplicateRate")
         w.double(tenant.settings.emptyPageRate, key: "emptyPageRate")
         w.int(tenant.settings.listLagMillis, key: "listLagMillis")
+        w.bool(tenant.settings.listFilters, key: "listFilters")
         w.endObject()
         w.endObject()
     }
@@ -248,7 +249,7 @@ extension SimulatorState {
     static let configKeys: Set<String> = [
         "permissions", "grantPermissions", "revokePermissions", "consent", "appState", "secretState", "certificateState",
         "clientId", "deltaTokenLifetimeSeconds", "expiredDeltaStyle", "duplicateRate", "emptyPageRate", "verifiedDomains",
-        "directoryExtensions", "listLagMillis",
+        "directoryExtensions", "listLagMillis", "listFilters",
     ]
 
     /// Applies a `config` body: everything is checked before anything changes.
@@ -306,6 +307,10 @@ extension SimulatorState {
         if let rate = body["emptyPageRate"] {
             guard let value = rate.doubleValue else { throw SimulatorInputError("emptyPageRate must be a number") }
             tenant.settings.emptyPageRate = value
+        }
+        if let filters = body["listFilters"] {
+            guard case .bool(let value) = filters else { throw SimulatorInputError("listFilters must be true or false") }
+            tenant.settings.listFilters = value
         }
         if let lag = body["listLagMillis"] {
             guard let value = lag.intValue, value >= 0 else { throw SimulatorInputError("listLagMillis must be a whole number of milliseconds, 0 or more") }

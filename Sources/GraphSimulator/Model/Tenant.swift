@@ -130,6 +130,9 @@ public struct TenantSettings: Sendable {
     /// direction it models, as Graph documents no figure for either; `getByIds` and `$count` read the same lagging
     /// replica as the lists.
     public var listLagMillis: Int = 0
+    /// Whether plain lists serve `$filter` (false: 400 `Request_UnsupportedQuery`, as a tenant or cloud
+    /// that does not serve a filter answers; for testing a client's fallback).
+    public var listFilters = true
 
     /// Default settings.
     public init() {}

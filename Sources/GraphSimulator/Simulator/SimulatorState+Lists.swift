@@ -121,6 +121,10 @@ extension SimulatorState {
         selection.members = false
         selection.manager = false
         var filter: PrefixFilter?
+        if request.option("$filter") != nil, !tenants[t].settings.listFilters {
+            return graphError(400, code: "Request_UnsupportedQuery", message: "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.",
+                              request: request, now: now)
+        }
         if let text = request.option("$filter") {
             switch ListQuery.filter(text, resource: resource) {
             case .success(let value): filter = value

@@ -25,6 +25,11 @@ enum RunSummary {
         if !result.unverifiedDomains.isEmpty { parts.append("not verified in this tenant: \(result.unverifiedDomains.joined(separator: ", "))") }
         if result.state == .skipped { parts.append("another dirsync run is syncing this tenant") }
         if let reason = result.reason { parts.append(result.dryRun ? "due: \(reason)" : reason) }
+        switch result.firstLoad?.outcome {
+        case .loaded?: parts.append("parallel first load: \(result.firstLoad!.requests) requests, at most \(result.firstLoad!.peakInFlight) in flight")
+        case .fellBack(let why)?: parts.append(why)
+        default: break
+        }
         return parts.joined(separator: "; ")
     }
 
