@@ -19,11 +19,13 @@ struct BenchmarkSmokeTests {
 
         #expect(termination.status == 0 && !termination.signalled, "scripts/bench --smoke exited \(termination):\n\(text.suffix(3000))")
         for section in ["== full sync", "raw COPY", "full re-sync", "== CPU time per 1,000 objects", "== peak RSS", "== wall time with added latency",
-                        "== incremental run with no changes", "== change feed", "== summary"] {
+                        "== incremental run with no changes", "== change feed", "== read API", "== first load", "== summary"] {
             #expect(text.contains(section), "missing section \(section):\n\(text.suffix(3000))")
         }
         for target in ["full-sync throughput", "peak RSS", "RSS at", "wall time at 50 ms", "no-change incremental",
-                       "first full sync with the feed", "incremental round with the feed", "dirsync changes reads", "dirsync changes memory"] {
+                       "first full sync with the feed", "incremental round with the feed", "dirsync changes reads", "dirsync changes memory",
+                       "full re-sync takes", "first full sync with the read model", "resolve p99", "member_of p99",
+                       "parallel first load is", "parallel first load met", "parallel first load peak RSS", "loads at once spent"] {
             #expect(text.contains("PASS \(target)") || text.contains("FAIL \(target)"), "no verdict for \(target):\n\(text.suffix(3000))")
         }
     }
