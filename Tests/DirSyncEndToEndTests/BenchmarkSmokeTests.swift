@@ -25,7 +25,7 @@ struct BenchmarkSmokeTests {
         for target in ["full-sync throughput", "peak RSS", "RSS at", "wall time at 50 ms", "no-change incremental",
                        "first full sync with the feed", "incremental round with the feed", "dirsync changes reads", "dirsync changes memory",
                        "full re-sync takes", "first full sync with the read model", "resolve p99", "member_of p99",
-                       "parallel first load is", "parallel first load met", "parallel first load peak RSS", "loads at once spent"] {
+                       "parallel first load is", "parallel first load met", "parallel first load peak RSS", "concurrent first loads"] {
             #expect(text.contains("PASS \(target)") || text.contains("FAIL \(target)"), "no verdict for \(target):\n\(text.suffix(3000))")
         }
     }
