@@ -45,7 +45,9 @@ public struct RoundRunner: Sendable {
             case .startRound(let mode, let roundID, let note, let selection):
                 fetch?.cancel()
                 fetch = nil
-                if let note { logger.warning("\(note)", metadata: ["resource": "\(resource)"]) }
+                // A resync is worth a warning; an incremental round with a note (catching up after a
+                // parallel first load) is the plan working.
+                if let note { logger.log(level: mode == .incremental ? .info : .warning, "\(note)", metadata: ["resource": "\(resource)"]) }
                 try await store.startRound(mode: mode, roundID: roundID, selection: selection)
                 action = machine.roundStarted()
             case .beginProgress(let note):
