@@ -16,6 +16,8 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
     public let certificateThumbprintSHA256: String
     /// The certificate's DER encoding.
     public let certificateDER: [UInt8]
+    /// The certificate's `notAfter`; token requests stop once it has passed.
+    public let certificateNotAfter: Date?
 
     /// Loads the certificate and key from a PEM file.
     /// - Parameters:
@@ -73,6 +75,7 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
         self.certificate = certificate
         self.key = key
         self.certificateDER = der
+        self.certificateNotAfter = CertificateValidity.notAfter(certificate)
         self.certificateThumbprintSHA256 = Base64URL.encode(DirSyncCore.SHA256.digest(der))
     }
 
@@ -103,7 +106,7 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
     }
 
     /// Runs a PEM reader over a fresh memory BIO of `pem`.
-    private static func readPEM(_ pem: [UInt8], _ read: (OpaquePointer) -> OpaquePointer?) -> OpaquePointer? {
+    static func readPEM(_ pem: [UInt8], _ read: (OpaquePointer) -> OpaquePointer?) -> OpaquePointer? {
         pem.withUnsafeBytes { bytes -> OpaquePointer? in
             guard let base = bytes.baseAddress, let bio = BIO_new_mem_buf(base, Int32(bytes.count)) else { return nil }
             defer { BIO_free(bio) }

@@ -79,7 +79,8 @@ struct ReliabilityFaultMatrixTests {
         try await SyncHarness.with(["--tenants", "2", "--users", "150", "--groups", "12", "--seed", "82", "--page-size", "40"]) { h in
             let tenants = try await h.sim.tenants().map(\.id)
             try await h.onboard([("tenant1-verified.example", tenants[0]), ("tenant2-verified.example", tenants[1])])
-            try await h.sim.configure(tenant: tenants[1], ["permissions": [String]()])
+            // Some permission left, so the 403 is a missing permission rather than consent revoked altogether.
+            try await h.sim.configure(tenant: tenants[1], ["permissions": ["Domain.Read.All"]])
             let outcome = try await h.run(expect: 1)
             #expect(outcome.stdout.contains("permission"), "\(outcome.stdout)")
             try await h.expectTablesEqualTruth([tenants[0]], "the permitted tenant")

@@ -4,11 +4,20 @@ import Foundation
 public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The class of failure; stored in `sync_runs.error_class`.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
-        /// Admin consent was never granted, or the app is not in the tenant.
+        /// The tenant granted the app no application permissions: consent was revoked, or never given.
         case consentMissing = "consent_missing"
-        /// Graph refused a request for lack of an application permission.
+        /// The app has no service principal in the tenant: deleted there, or never consented.
+        case appMissing = "app_missing"
+        /// The app's service principal is disabled in the tenant.
+        case appDisabled = "app_disabled"
+        /// Graph refused a request for lack of one application permission (others are granted).
         case permissionMissing = "permission_missing"
-        /// The credential was refused (bad or expired secret, certificate, federated credential).
+        /// The credential has expired (client secret, certificate, federated token).
+        case credentialExpired = "credential_expired"
+        /// The credential was refused: a wrong or deleted secret, an unregistered certificate, no matching
+        /// federated credential.
+        case credentialInvalid = "credential_invalid"
+        /// Graph or the identity platform refused the token itself (401 after a renewal, Conditional Access).
         case unauthorized
         /// Graph kept throttling beyond the run's deadline.
         case throttled
@@ -50,20 +59,27 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         if let graph = error as? GraphError {
             let kind: Kind
             switch graph.code {
-            case .appNotInTenant, .adminConsentRequired: kind = .consentMissing
-            case .permissionMissing: kind = .permissionMissing
-            case .unauthorized, .invalidClientSecret, .expiredClientSecret, .invalidCertificate, .federatedCredentialMismatch,
-                 .credentialNotSent, .appDisabled, .conditionalAccess:
-                kind = .unauthorized
+            case .adminConsentRequired: kind = .consentMissing
+            case .appNotInTenant: kind = .appMissing
+            case .appDisabled: kind = .appDisabled
+            case .permissionMissing: kind = graph.tokenRoles?.isEmpty == true ? .consentMissing : .permissionMissing
+            case .expiredClientSecret, .expiredCertificate, .expiredFederatedToken: kind = .credentialExpired
+            case .invalidClientSecret, .invalidCertificate, .federatedCredentialMismatch, .credentialNotSent: kind = .credentialInvalid
+            case .unauthorized, .conditionalAccess: kind = .unauthorized
             case .throttled, .throttledBeyondDeadline: kind = .throttled
-            case .transport, .serverError: kind = .transport
+            case .transport, .serverError:
+                // An outage, not a fault of the tenant or of dirsync: say so, and that nothing is lost.
+                let retries = max(0, (graph.attempts ?? 1) - 1)
+                return SyncFailure(kind: .transport, message: "Graph unavailable, retried \(retries) times; nothing lost; next run resumes. \(graph.description)")
             case .malformedResponse, .linkLoop, .foreignLink, .unexpectedStatus, .badRequest, .notFound, .resyncRequired: kind = .graphProtocol
             case .configuration, .unknownTenant, .unknownDomain, .invalidScope, .unknownProperty: kind = .configuration
             default: kind = .other
             }
             return SyncFailure(kind: kind, message: graph.description)
         }
-        if let transport = error as? TransportError { return SyncFailure(kind: .transport, message: transport.description) }
+        if let transport = error as? TransportError {
+            return SyncFailure(kind: .transport, message: "Graph unavailable; nothing lost; next run resumes. \(transport.description)")
+        }
         if let convertible = error as? any SyncFailureConvertible { return convertible.syncFailure }
         return SyncFailure(kind: .other, message: String(describing: error))
     }

@@ -148,6 +148,12 @@ public final class EntraTokenProvider: AccessTokenSource {
             case .secret(let secret):
                 body = TokenRequest.secretBody(clientID: key.clientID, scope: scope, secret: secret)
             case .certificate(let signer):
+                if let notAfter = signer.certificateNotAfter, notAfter <= time.now() {
+                    // Entra would refuse it with a vaguer AADSTS700027; say what is wrong before asking.
+                    throw GraphError(code: .expiredCertificate,
+                                     message: "the client certificate of application \(key.clientID) expired on \(CredentialHealth.format(notAfter)) (its notAfter)",
+                                     fix: "create a new certificate, upload it to the app registration (Certificates & secrets) and point AZURE_CLIENT_CERTIFICATE_PATH at it")
+                }
                 let assertion = try assertions.assertion(clientID: key.clientID, audience: url, now: time.now(), signer: signer)
                 body = TokenRequest.assertionBody(clientID: key.clientID, scope: scope, assertion: assertion)
             case .federatedTokenFile(let path, let reader):
@@ -155,6 +161,11 @@ public final class EntraTokenProvider: AccessTokenSource {
                 guard !text.isEmpty else {
                     throw GraphError(code: .configuration, message: "the federated token file \(path) is empty",
                                      fix: "check the azure-identity-token volume mount and AZURE_FEDERATED_TOKEN_FILE")
+                }
+                if let expiry = JWTClaims.expiry(of: text), expiry <= time.now() {
+                    throw GraphError(code: .expiredFederatedToken,
+                                     message: "the federated token in \(path) expired at \(CredentialHealth.format(expiry, time: true))",
+                                     fix: "the kubelet renews projected service-account tokens before they expire, so this file is stale: check the pod's azure-identity-token volume and AZURE_FEDERATED_TOKEN_FILE")
                 }
                 body = TokenRequest.assertionBody(clientID: key.clientID, scope: scope, assertion: Secret(text))
             }

@@ -164,7 +164,11 @@ public final class GraphClient: Sendable {
                 ])
                 return .retryNow
             }
-            let error = classify?(response, now) ?? GraphError.classify(response: response, operation: operation, url: request.url, now: now)
+            var error = classify?(response, now) ?? GraphError.classify(response: response, operation: operation, url: request.url, now: now)
+            if response.status == 403, let token {
+                // Only role names leave the token; the token itself is never kept or printed.
+                error = error.refined(grantedRoles: AccessTokenRoles.roles(in: token), operation: operation)
+            }
             if RetryPolicy.throttlingStatuses.contains(response.status) {
                 counters.withLock { $0.throttled += 1 }
                 throttled.count += 1

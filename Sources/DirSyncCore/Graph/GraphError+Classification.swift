@@ -136,6 +136,25 @@ extension GraphError {
         }
     }
 
+    /// Sharpens a 403 with the roles the rejected access token carried (Entra issues app-only tokens
+    /// with a `roles` claim listing the application permissions the tenant granted, and without the
+    /// claim when it granted none): no roles means consent was revoked (or never given); some roles
+    /// mean this operation's permission in particular is missing.
+    /// - Parameter roles: the token's roles, `nil` when the token is not a readable JWT.
+    public func refined(grantedRoles roles: Set<String>?, operation: GraphOperation) -> GraphError {
+        guard code == .permissionMissing, let roles else { return self }
+        var refined = self
+        refined.tokenRoles = roles
+        if roles.isEmpty {
+            refined.message = "Graph refused the request and the app's access token carries no application permissions: admin consent for the app was revoked in this tenant, or never granted"
+            refined.fix = "have a global admin of the tenant grant admin consent again (dirsync domains consent-url prints the link)"
+        } else {
+            refined.message = "Graph refused the request: the app lacks the application permission \(operation.requiredPermission) in this tenant (granted: \(roles.sorted().joined(separator: ", ")))"
+            refined.fix = "have a global admin of the tenant grant \(operation.requiredPermission) again: if it was removed from the app registration's API permissions, add it there first, then send the consent link again (dirsync domains consent-url)"
+        }
+        return refined
+    }
+
     /// Classifies a failed token-endpoint response by its AADSTS code (`error_codes`), falling back
     /// to the OAuth `error` class.
     ///
@@ -159,15 +178,15 @@ extension GraphError {
                        message: message, fix: fix, url: url, serverMessage: object?["error_description"] as? String)
         }
         switch primary {
-        case 700016, 700011:
-            return make(.appNotInTenant, "application \(clientID) is not installed in tenant \(tenant)",
-                        "have a global admin of \(tenant) grant admin consent to the app (or check the client id and tenant)")
+        case 700016, 700011, 7000229:
+            return make(.appNotInTenant, "application \(clientID) has no service principal in tenant \(tenant): the app was deleted from the tenant, or never consented",
+                        "have a global admin of \(tenant) grant admin consent to the app again (dirsync domains consent-url prints the link; consenting re-creates the app in the tenant), or check the client id and tenant")
         case 7000215:
-            return make(.invalidClientSecret, "the client secret for application \(clientID) is wrong",
-                        "set AZURE_CLIENT_SECRET to the secret's value (not its id) from the app registration")
+            return make(.invalidClientSecret, "the client secret for application \(clientID) is invalid (wrong value, or the secret was deleted)",
+                        "set AZURE_CLIENT_SECRET to the value (not the id) of a current secret of the app registration; create a new one if it was deleted")
         case 7000222:
             return make(.expiredClientSecret, "the client secret for application \(clientID) has expired",
-                        "create a new client secret in the app registration and update AZURE_CLIENT_SECRET")
+                        "create a new client secret in the app registration (Certificates & secrets), set AZURE_CLIENT_SECRET to its value and DIRSYNC_CLIENT_SECRET_EXPIRES_AT to its expiry")
         case 700027:
             return make(.invalidCertificate, "the token endpoint rejected the certificate assertion of application \(clientID)",
                         "upload the certificate in AZURE_CLIENT_CERTIFICATE_PATH to the app registration, renew it if expired, and check the host clock")
@@ -182,7 +201,7 @@ extension GraphError {
                         "set AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE")
         case 7000112, 70001:
             return make(.appDisabled, "application \(clientID) is disabled in tenant \(tenant)",
-                        "re-enable the app's service principal in the tenant")
+                        "have an admin of \(tenant) re-enable it: Enterprise applications, the dirsync app, Properties, Enabled for users to sign-in: Yes")
         case 50196:
             return make(.tokenRequestLoop, "the identity platform saw too many identical token requests",
                         "wait a few minutes; dirsync caches tokens, so check that several copies are not running at once")

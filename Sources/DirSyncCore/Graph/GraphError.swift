@@ -16,6 +16,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
             case federatedCredentialMismatch, unknownTenant, credentialNotSent, appDisabled
             case tokenRequestLoop, conditionalAccess, adminConsentRequired, invalidScope, tokenRequestFailed
             case unknownProperty, expiredPageToken, unsupportedQuery
+            case expiredCertificate, expiredFederatedToken
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -56,7 +57,7 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
         public static let configuration = Code(.configuration)
         /// Tenant discovery found no tenant for a domain.
         public static let unknownDomain = Code(.unknownDomain)
-        /// AADSTS700016/700011: the app is not registered or not consented in the tenant.
+        /// AADSTS700016/700011/7000229: the app has no service principal in the tenant (deleted, or never consented).
         public static let appNotInTenant = Code(.appNotInTenant)
         /// AADSTS7000215: wrong client secret.
         public static let invalidClientSecret = Code(.invalidClientSecret)
@@ -64,6 +65,10 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
         public static let expiredClientSecret = Code(.expiredClientSecret)
         /// AADSTS700027: the certificate is not registered, expired, or the clock is skewed.
         public static let invalidCertificate = Code(.invalidCertificate)
+        /// The client certificate's `notAfter` has passed: checked locally before a token request.
+        public static let expiredCertificate = Code(.expiredCertificate)
+        /// The workload-identity token in the token file has expired (its `exp` has passed).
+        public static let expiredFederatedToken = Code(.expiredFederatedToken)
         /// AADSTS70021: no federated identity credential matches the presented token.
         public static let federatedCredentialMismatch = Code(.federatedCredentialMismatch)
         /// AADSTS90002: the tenant does not exist in this cloud.
@@ -104,6 +109,11 @@ public struct GraphError: Error, Sendable, Equatable, CustomStringConvertible, C
     public var url: String?
     /// The server's own message (Graph `error.message` or `error_description`), for `debugDescription` only.
     public var serverMessage: String?
+    /// For a 403: the application permissions the rejected access token carried (`nil` when unknown or
+    /// not a 403). Empty means the tenant granted the app nothing: consent was revoked or never given.
+    public var tokenRoles: Set<String>?
+    /// How many attempts were made before giving up (set by the retry loop; `nil` when not retried).
+    public var attempts: Int?
     /// Where the error was created.
     public var file: String
     /// Where the error was created.

@@ -43,16 +43,21 @@ struct RetryLoop: Sendable {
                     ])
                     try await time.sleep(seconds: wait)
                 case .giveUp:
-                    throw error
+                    var final = error
+                    final.attempts = number
+                    throw final
                 case .beyondDeadline(let wait):
                     if case .status(let status, _) = outcome, RetryPolicy.throttlingStatuses.contains(status) {
                         var beyond = error
                         beyond.code = .throttledBeyondDeadline
                         beyond.message = "Graph asked to wait \(Self.seconds(wait)) s, which ends after this run's deadline"
                         beyond.fix = "none needed: the next run resumes from the stored link"
+                        beyond.attempts = number
                         throw beyond
                     }
-                    throw error
+                    var final = error
+                    final.attempts = number
+                    throw final
                 }
             }
         }

@@ -11,18 +11,9 @@ public enum AccessTokenRoles {
     /// - Returns: the role names (empty when the token is a JWT without a `roles` claim, which is how
     ///   Entra issues tokens to an app nobody consented to), or `nil` when the token is not a readable JWT.
     public static func roles(in token: AccessToken) -> Set<String>? {
-        let parts = token.value.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let payload = decodeBase64URL(parts[1]),
-              let claims = JSONValue.object(payload)
-        else { return nil }
+        guard let claims = JWTClaims.payload(of: token.value) else { return nil }
         guard let roles = claims["roles"] else { return [] }
         guard let list = roles as? [Any] else { return nil }
         return Set(list.compactMap { $0 as? String })
-    }
-
-    private static func decodeBase64URL(_ text: Substring) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map { Array($0) }
     }
 }

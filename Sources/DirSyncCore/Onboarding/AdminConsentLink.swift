@@ -24,7 +24,8 @@ public struct AdminConsentLink: Sendable, Equatable {
     public var scope: String
     /// Where Entra sends the admin afterwards; `nil` uses the app's registered redirect URI.
     public var redirectURI: String?
-    /// An unguessable value echoed back on the redirect, so a dashboard can correlate it.
+    /// An unguessable value echoed back on the redirect, so a dashboard can correlate it; empty leaves
+    /// it out (the links status messages carry, which must not change from one call to the next).
     public var state: String
 
     /// - Parameters:
@@ -46,7 +47,7 @@ public struct AdminConsentLink: Sendable, Equatable {
     public var url: String {
         var query = [("client_id", clientID), ("scope", scope)]
         if let redirectURI { query.append(("redirect_uri", redirectURI)) }
-        query.append(("state", state))
+        if !state.isEmpty { query.append(("state", state)) }
         let encoded = query.map { "\($0.0)=\(Self.queryValue($0.1))" }.joined(separator: "&")
         return "\(authorityHost)/\(GraphEndpoints.pathSegment(tenant))/v2.0/adminconsent?\(encoded)"
     }

@@ -32,6 +32,12 @@ public protocol AssertionSigner: Sendable {
     var certificateThumbprintSHA256: String { get }
     /// The RSA-PSS SHA-256 (PS256) signature of `message`.
     func signPS256(_ message: [UInt8]) throws -> [UInt8]
+    /// The certificate's `notAfter`, when known: token requests stop once it has passed.
+    var certificateNotAfter: Date? { get }
+}
+
+extension AssertionSigner {
+    public var certificateNotAfter: Date? { nil }
 }
 
 /// Reads a small credential file, such as the Kubernetes projected service-account token.

@@ -48,12 +48,51 @@ public struct DomainStatus: Sendable, Equatable {
     public var progress: Progress?
     /// The domain's latest onboarding check (`dirsync domains check`), if any.
     public var lastCheck: DomainCheckRecord?
+    /// The credential of the app registration the domain's tenant is synced with, when configured.
+    public var credential: CredentialHealth? = nil
 
     /// A cursor older than this gets a warning (Graph's delta state lasts about 7 days).
     public static let cursorWarningAge: TimeInterval = 5 * 24 * 3600
 
+    /// What status knows beyond the database: the time, the configured app and its credential.
+    public struct Context: Sendable {
+        public var now: Date
+        /// The configured cloud's URLs, for the consent link messages carry; `nil` leaves it out.
+        public var endpoints: GraphEndpoints?
+        /// The configured application (client) id (a domain may name its own).
+        public var clientID: String?
+        /// What is known about the configured credential.
+        public var credential: CredentialHealth.Facts?
+        /// How long before expiry a credential gets a warning.
+        public var credentialWarningWindow: TimeInterval
+
+        public init(now: Date, endpoints: GraphEndpoints? = nil, clientID: String? = nil, credential: CredentialHealth.Facts? = nil,
+                    credentialWarningWindow: TimeInterval = CredentialHealth.defaultWarningWindow) {
+            self.now = now
+            self.endpoints = endpoints
+            self.clientID = clientID
+            self.credential = credential
+            self.credentialWarningWindow = credentialWarningWindow
+        }
+    }
+
     /// Derives a domain's status from the facts stored in PostgreSQL.
     public static func from(_ facts: StatusFacts, now: Date) -> DomainStatus {
+        from(facts, context: Context(now: now))
+    }
+
+    /// Derives a domain's status from the facts stored in PostgreSQL and what the configuration knows.
+    public static func from(_ facts: StatusFacts, context: Context) -> DomainStatus {
+        let now = context.now
+        let clientID = facts.domain.clientID?.uuidString.lowercased() ?? context.clientID
+        let credential = context.credential.map { credentialFacts -> CredentialHealth in
+            var perApp = credentialFacts
+            perApp.clientID = clientID ?? credentialFacts.clientID
+            return CredentialHealth.evaluate(perApp, now: now, warningWindow: context.credentialWarningWindow)
+        }
+        let consentLink = context.endpoints.flatMap { endpoints in
+            clientID.map { AdminConsentLink(clientID: $0, tenant: facts.domain.tenantID.uuidString.lowercased(), endpoints: endpoints, state: "").url }
+        }
         var status = DomainStatus(
             domain: facts.domain.domain, tenantID: facts.domain.tenantID, enabled: facts.domain.enabled, state: .neverSynced,
             lastSuccessAt: facts.lastSuccess?.finishedAt, lastSuccessAgeSeconds: facts.lastSuccess?.finishedAt.map { now.timeIntervalSince($0) },
@@ -61,7 +100,7 @@ public struct DomainStatus: Sendable, Equatable {
             users: facts.users, groups: facts.groups, contacts: facts.contacts, memberships: facts.memberships, domainUsers: facts.domainUsers,
             unonboardedEmailDomains: facts.unonboardedEmailDomains,
             cursorAgeSeconds: facts.deltaLinkAt.map { now.timeIntervalSince($0) }, message: nil, progress: nil,
-            lastCheck: facts.lastCheck)
+            lastCheck: facts.lastCheck, credential: credential)
 
         let running = facts.lockHeld && facts.lastRun?.state == "running"
         if !facts.domain.enabled {
@@ -85,7 +124,7 @@ public struct DomainStatus: Sendable, Equatable {
             case "running", "interrupted", "failed": status.state = .failed
             default: status.state = .failed
             }
-            status.message = message(for: run, domain: facts.domain.domain)
+            status.message = message(for: run, domain: facts.domain.domain, everSucceeded: facts.lastSuccess != nil, consentLink: consentLink)
         } else {
             status.state = .neverSynced
             if let check = facts.lastCheck {
@@ -100,6 +139,13 @@ public struct DomainStatus: Sendable, Equatable {
         if !running, let check = facts.lastCheck, !check.ok, let run = facts.lastRun, check.checkedAt > run.startedAt {
             status.message = check.message ?? "the onboarding check failed; run dirsync domains check \(facts.domain.domain)"
         }
+        // An unusable credential stops the next run; an expiring one will. Neither hides why a run failed.
+        if let problem = credential?.problem, status.state != .failed || status.message == nil {
+            status.message = problem
+        }
+        if status.message == nil, let warning = credential?.warning {
+            status.message = warning
+        }
         if status.message == nil, let age = status.cursorAgeSeconds, age > cursorWarningAge {
             let days = Int(age / 86_400)
             status.message = "delta link is \(days) days old and Graph forgets delta state after about 7: run dirsync at least daily, or the next run must resync in full"
@@ -113,7 +159,10 @@ public struct DomainStatus: Sendable, Equatable {
     }
 
     /// Plain words and the fix for how a run ended; `nil` for a clean success.
-    static func message(for run: RunRecord, domain: String) -> String? {
+    /// - Parameters:
+    ///   - everSucceeded: whether the tenant synced before: access lost since then was taken away.
+    ///   - consentLink: the admin-consent link for the domain's tenant, when the app is known.
+    static func message(for run: RunRecord, domain: String, everSucceeded: Bool = false, consentLink: String? = nil) -> String? {
         switch run.state {
         case "succeeded":
             return run.throttled > 0 ? "succeeded, but Graph throttled \(run.throttled) requests; if this persists, run tenants with lower --concurrency or less often" : nil
@@ -126,11 +175,25 @@ public struct DomainStatus: Sendable, Equatable {
             return "the last run was interrupted; the next run resumes from its last committed page"
         default:
             let detail = run.errorMessage ?? "the last run failed"
+            let sendLink = "send the tenant's admin the consent link again: " + (consentLink ?? "see") + " (dirsync domains consent-url \(domain))"
             switch run.errorClass {
             case "consent_missing":
-                return "admin consent missing: ask the tenant's admin to grant admin consent to the dirsync app (User.Read.All, Group.Read.All, GroupMember.Read.All, Directory.Read.All). \(detail)"
+                return everSucceeded
+                    ? "consent revoked in the tenant: the app no longer holds any of its permissions there; \(sendLink). \(detail)"
+                    : "admin consent missing: ask the tenant's admin to grant admin consent to the dirsync app (User.Read.All, Group.Read.All, GroupMember.Read.All, Directory.Read.All); "
+                        + "consent link: " + (consentLink ?? "see") + " (dirsync domains consent-url \(domain)). \(detail)"
+            case "app_missing":
+                return everSucceeded
+                    ? "app deleted in the tenant: the dirsync app's enterprise application (service principal) is gone, so no token is issued; \(sendLink) (consenting re-creates it). \(detail)"
+                    : "app not in the tenant: admin consent was never granted there; \(sendLink). \(detail)"
+            case "app_disabled":
+                return "app disabled in the tenant: an admin turned off the dirsync enterprise application; ask them to enable it again. \(detail)"
             case "permission_missing":
-                return "permission missing: \(detail)"
+                return (everSucceeded ? "permission removed in the tenant: " : "permission missing: ") + "\(detail) Then \(sendLink)."
+            case "credential_expired":
+                return "credential expired: \(detail)"
+            case "credential_invalid":
+                return "credential rejected: \(detail)"
             case "domain_not_verified":
                 return "domain not verified: \(detail)"
             case "throttled":

@@ -144,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
     /// reads a half-written file.
     private func writeMetrics(to path: String, configuration: Configuration, logger: Logger) async throws {
         let statuses = try await configuration.withDatabase(logger: logger) { connection in
-            try await StatusCommand.statuses(connection: connection, domains: [], now: configuration.time.now())
+            try await StatusCommand.statuses(connection: connection, domains: [], context: configuration.statusContext())
         }
         let temporary = path + ".tmp-\(configuration.identity.processID)"
         do {

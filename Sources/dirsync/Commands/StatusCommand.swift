@@ -12,8 +12,11 @@ struct StatusCommand: AsyncParsableCommand {
             States: never_synced, running, succeeded, failed, halted, disabled. While a sync runs, \
             progress (phase, pages, objects, rate, percent and ETA of full rounds) is shown; run it \
             again from another shell to watch it move. --format prometheus writes the text format \
-            for the node_exporter textfile collector. --max-age exits 1 when an enabled domain's \
-            last success is older (or missing), for alerting.
+            for the node_exporter textfile collector (with --max-age, also each enabled domain's \
+            dirsync_domain_max_age_seconds for the alert rules in jobs/monitoring). --max-age exits 1 when an \
+            enabled domain's last success is older (or missing), for alerting. Credential health (a \
+            certificate's notAfter, DIRSYNC_CLIENT_SECRET_EXPIRES_AT, a federated token file) is shown per \
+            domain and warned about DIRSYNC_CREDENTIAL_WARNING_DAYS (default 30) before expiry.
             """
     )
 
@@ -37,16 +40,17 @@ struct StatusCommand: AsyncParsableCommand {
         let logger = global.makeLogger()
         let configuration = try global.configuration()
         let names = try domains.map(DomainName.normalize)
+        let context = configuration.statusContext()
         let statuses = try await configuration.withDatabase(logger: logger) { connection in
-            try await Self.statuses(connection: connection, domains: names, now: configuration.time.now())
+            try await Self.statuses(connection: connection, domains: names, context: context)
         }
+        let limit = try maxAge.map(StatusDuration.parse)
         switch format {
         case .table: print(StatusRenderer.table(statuses))
         case .json: print(try StatusRenderer.json(statuses))
-        case .prometheus: print(StatusRenderer.prometheus(statuses), terminator: "")
+        case .prometheus: print(StatusRenderer.prometheus(statuses, maxAgeSeconds: limit), terminator: "")
         }
-        if let maxAge {
-            let limit = try StatusDuration.parse(maxAge)
+        if let maxAge, let limit {
             let stale = statuses.filter { $0.enabled && ($0.lastSuccessAgeSeconds ?? .infinity) > limit }
             if !stale.isEmpty {
                 throw CommandFailure(.failure, "\(stale.count) enabled domain(s) without a successful sync in the last \(maxAge): " + stale.map(\.domain).joined(separator: ", "))
@@ -55,7 +59,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// Current statuses of the named domains (all when empty); unknown names are a usage error.
-    static func statuses(connection: PostgresConnection, domains: [String], now: Date) async throws -> [DomainStatus] {
+    static func statuses(connection: PostgresConnection, domains: [String], context: DomainStatus.Context) async throws -> [DomainStatus] {
         var facts = try await PostgresStatusReader(connection: connection).facts()
         if !domains.isEmpty {
             for name in domains where !facts.contains(where: { $0.domain.domain == name }) {
@@ -63,7 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             facts = facts.filter { domains.contains($0.domain.domain) }
         }
-        return facts.map { DomainStatus.from($0, now: now) }
+        return facts.map { DomainStatus.from($0, context: context) }
     }
 }
 

@@ -24,6 +24,10 @@ struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
 /// - `DIRSYNC_CA_FILE`: an extra CA bundle; TLS verification is always on.
 /// - `DIRSYNC_USER_PROPERTIES`, `DIRSYNC_GROUP_PROPERTIES`: extra Graph properties to keep in the
 ///   `attributes` column, comma-separated (`--user-properties`/`--group-properties` on `run` win).
+/// - `DIRSYNC_CLIENT_SECRET_EXPIRES_AT`: when the client secret expires (ISO 8601 date or date-time;
+///   Entra does not tell clients), so `status` warns before it does.
+/// - `DIRSYNC_CREDENTIAL_WARNING_DAYS`: how many days before a secret or certificate expires `status`
+///   warns (default 30).
 /// - `DIRSYNC_PROFILE=1`: count CPU per phase and print it when `run` ends (for `scripts/bench`).
 ///
 /// Malformed values fail at once; missing ones only when a command needs them (``graphSettings()``).
@@ -46,6 +50,10 @@ struct Configuration: Sendable {
     var caFile: String?
     /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
     var certificatePassword: Secret?
+    /// `DIRSYNC_CLIENT_SECRET_EXPIRES_AT`.
+    var secretExpiresAt: Date?
+    /// `DIRSYNC_CREDENTIAL_WARNING_DAYS`, in seconds.
+    var credentialWarningWindow: TimeInterval
     /// Whether to count CPU per phase (`DIRSYNC_PROFILE=1`).
     var profile: Bool
     /// The properties each object type's rounds select and store: the contract's, plus the ones the
@@ -122,6 +130,22 @@ struct Configuration: Sendable {
         tenantID = environment.value("AZURE_TENANT_ID")
         caFile = environment.value("DIRSYNC_CA_FILE")
         certificatePassword = environment.raw("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret.init)
+        if let text = environment.value("DIRSYNC_CLIENT_SECRET_EXPIRES_AT") {
+            guard let date = CredentialHealth.parseExpiry(text) else {
+                throw fail("DIRSYNC_CLIENT_SECRET_EXPIRES_AT '\(text)' is not an ISO 8601 date: set it to the secret's expiry as the app registration shows it, e.g. 2027-06-30 or 2027-06-30T12:00:00Z")
+            }
+            secretExpiresAt = date
+        } else {
+            secretExpiresAt = nil
+        }
+        if let text = environment.value("DIRSYNC_CREDENTIAL_WARNING_DAYS") {
+            guard let days = Int(text), (1...3650).contains(days) else {
+                throw fail("DIRSYNC_CREDENTIAL_WARNING_DAYS '\(text)' is not a number of days: set it to a whole number from 1 to 3650 (default 30)")
+            }
+            credentialWarningWindow = TimeInterval(days) * 86_400
+        } else {
+            credentialWarningWindow = CredentialHealth.defaultWarningWindow
+        }
         profile = environment.value("DIRSYNC_PROFILE") == "1"
         func chosen(_ table: FieldTable, flag: String, _ override: String?, variable: String) throws(ConfigurationError) -> FieldTable {
             let (text, setting) = override.map { ($0, flag) } ?? (environment.raw(variable) ?? "", variable)
@@ -150,6 +174,16 @@ struct Configuration: Sendable {
         return GraphRuntimeSettings(
             credentials: GraphCredentialConfiguration(clientID: clientID, credential: credential, tenantID: tenantID, cloud: cloud, endpoints: endpoints),
             caFile: caFile, certificatePassword: certificatePassword, schema: schema)
+    }
+}
+
+extension Configuration {
+    /// What `status` needs beyond the database: the time, the consent link's parts and the credential.
+    func statusContext() -> DomainStatus.Context {
+        DomainStatus.Context(
+            now: time.now(), endpoints: endpoints, clientID: clientID,
+            credential: clientID.flatMap { id in credential.map { CredentialInspection.facts($0, clientID: id, secretExpiresAt: secretExpiresAt) } },
+            credentialWarningWindow: credentialWarningWindow)
     }
 }
 

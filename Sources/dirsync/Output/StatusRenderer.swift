@@ -88,6 +88,15 @@ enum StatusRenderer {
             } else {
                 item["check"] = NSNull()
             }
+            if let credential = status.credential {
+                item["credential"] = [
+                    "kind": credential.kind.rawValue, "client_id": credential.clientID, "expires_at": date(credential.expiresAt),
+                    "expires_in_seconds": number(credential.expiresInSeconds), "problem": credential.problem ?? NSNull(),
+                    "warning": credential.warning ?? NSNull(),
+                ] as [String: Any]
+            } else {
+                item["credential"] = NSNull()
+            }
             if let progress = status.progress {
                 item["progress"] = [
                     "phase": progress.phase, "pages": progress.pages, "objects": progress.objects, "rate": number(progress.rate),
@@ -104,10 +113,28 @@ enum StatusRenderer {
     }
 
     /// Prometheus text exposition for the node_exporter textfile collector.
-    static func prometheus(_ statuses: [DomainStatus]) -> String {
+    /// - Parameter maxAgeSeconds: `--max-age`: emitted per enabled domain for the staleness alert.
+    static func prometheus(_ statuses: [DomainStatus], maxAgeSeconds: Double? = nil) -> String {
         let registry = PrometheusCollectorRegistry()
+        // One series per app registration and credential kind, however many domains use it.
+        var credentials: [String: CredentialHealth] = [:]
+        for credential in statuses.compactMap(\.credential) { credentials[credential.clientID + "/" + credential.kind.rawValue] = credential }
+        for (_, credential) in credentials.sorted(by: { $0.key < $1.key }) {
+            let labels = [("client_id", credential.clientID), ("kind", credential.kind.rawValue)]
+            if let expiresAt = credential.expiresAt {
+                registry.makeGauge(name: "dirsync_credential_expiry_timestamp_seconds", labels: labels,
+                                   help: "Unix time the app registration's credential expires (certificate notAfter, DIRSYNC_CLIENT_SECRET_EXPIRES_AT, federated token exp).")
+                    .set(expiresAt.timeIntervalSince1970)
+            }
+            registry.makeGauge(name: "dirsync_credential_problem", labels: labels,
+                               help: "1 when the credential cannot be used now (expired, file missing or unreadable), else 0.").set(credential.problem == nil ? 0.0 : 1.0)
+        }
         for status in statuses {
             let labels = [("domain", status.domain), ("tenant_id", status.tenantID.uuidString.lowercased())]
+            if let maxAgeSeconds, status.enabled {
+                registry.makeGauge(name: "dirsync_domain_max_age_seconds", labels: labels,
+                                   help: "How old the domain's last success may get before it counts as stale (dirsync status --max-age).").set(maxAgeSeconds)
+            }
             for state in DomainStatus.State.allCases {
                 registry.makeGauge(name: "dirsync_domain_state", labels: labels + [("state", state.rawValue)],
                                    help: "1 for the domain's current sync state, 0 otherwise.").set(state == status.state ? 1.0 : 0.0)
