@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "DirSyncTestSupport",
             dependencies: [
-                "DirSyncCore", "DirSyncTestDoubles", "PostgresStore", "DirSyncMigrations",
+                "DirSyncCore", "DirSyncTestDoubles", "PostgresStore", "DirSyncMigrations", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

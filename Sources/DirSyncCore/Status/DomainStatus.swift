@@ -179,7 +179,7 @@ public struct DomainStatus: Sendable, Equatable {
             switch run.errorClass {
             case "consent_missing":
                 return everSucceeded
-                    ? "consent revoked in the tenant: the app no longer holds any of its permissions there; \(sendLink). \(detail)"
+                    ? "consent revoked in the tenant: the app no longer holds any of its permissions there (User.Read.All, Group.Read.All, GroupMember.Read.All, Directory.Read.All); \(sendLink). \(detail)"
                     : "admin consent missing: ask the tenant's admin to grant admin consent to the dirsync app (User.Read.All, Group.Read.All, GroupMember.Read.All, Directory.Read.All); "
                         + "consent link: " + (consentLink ?? "see") + " (dirsync domains consent-url \(domain)). \(detail)"
             case "app_missing":
