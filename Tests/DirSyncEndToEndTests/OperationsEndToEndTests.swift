@@ -121,6 +121,47 @@ struct OperationsEndToEndTests {
         }
     }
 
+    /// A workload-identity token (unsigned-looking; only its claims matter here) that expires `lifetime` from now.
+    private func federatedToken(lifetime: Int) -> String {
+        func base64URL(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        let claims = #"{"aud":["api://AzureADTokenExchange"],"iss":"https://oidc.example/cluster","sub":"system:serviceaccount:dirsync:dirsync","iat":\#(now - 7200),"exp":\#(now + lifetime)}"#
+        return base64URL(#"{"alg":"RS256","typ":"JWT"}"#) + "." + base64URL(claims) + "." + base64URL("signature")
+    }
+
+    @Test("a federated token file that is missing or holds an expired token is reported with the fix; the expired one fails the run before it is presented")
+    func federatedTokenFile() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await SyncHarness.with(["--tenants", "1", "--users", "40", "--groups", "4", "--seed", "165"]) { h in
+            let tenant = try await h.sim.tenants()[0].id
+            try await h.onboard([("tenant1-verified.example", tenant)])
+            let missing = directory.appendingPathComponent("missing-token").path
+            let missingEnvironment: [String: String?] = ["AZURE_CLIENT_SECRET": nil, "AZURE_FEDERATED_TOKEN_FILE": missing]
+            let absent = try #require(try await statusJSON(h, environment: missingEnvironment)["tenant1-verified.example"])
+            let absentCredential = try #require(absent["credential"] as? [String: Any])
+            #expect(absentCredential["kind"] as? String == "federated")
+            #expect((absentCredential["problem"] as? String ?? "").contains("does not exist"), "\(absentCredential)")
+            #expect((absent["message"] as? String ?? "").contains("AZURE_FEDERATED_TOKEN_FILE"))
+
+            let stale = directory.appendingPathComponent("token")
+            try federatedToken(lifetime: -600).write(to: stale, atomically: true, encoding: .utf8)
+            let staleEnvironment: [String: String?] = ["AZURE_CLIENT_SECRET": nil, "AZURE_FEDERATED_TOKEN_FILE": stale.path]
+            try await h.sim.resetStats()
+            let run = try await h.dirsync(["run"], extraEnvironment: staleEnvironment)
+            #expect(run.exitCode == 1)
+            #expect(run.stderr.contains("the federated token in \(stale.path) expired at"), "\(run.stderr.suffix(1500))")
+            #expect(try await h.sim.stats()["tokenRequests"] as? Int ?? 0 == 0, "an expired token must not be presented")
+            let failed = try #require(try await statusJSON(h, environment: staleEnvironment)["tenant1-verified.example"])
+            #expect(failed["state"] as? String == "failed")
+            #expect((failed["message"] as? String ?? "").hasPrefix("credential expired"), "\(failed["message"] ?? "")")
+            #expect(((failed["credential"] as? [String: Any])?["problem"] as? String ?? "").contains("azure-identity-token"))
+            #expect(try await prometheus(h, environment: staleEnvironment)[credentialSeries("dirsync_credential_problem", kind: "federated")] == 1)
+        }
+    }
+
     /// One way to lose access, how to restore it, and what status must then say.
     struct AccessLoss: Sendable, CustomTestStringConvertible {
         var name: String
