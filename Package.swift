@@ -5,13 +5,17 @@
 // Layout (a concern is found by its folder name):
 //   CCurl, CLibPQ, COpenSSL   system C libraries from Debian, wrapped by module map + shim header
 //   BlockingCalls             the dedicated-thread bridge every blocking C call goes through
-//   DirSyncCore               pure logic: model, Graph protocol, delta planning, merge, status (no I/O)
-//   GraphHTTP                 libcurl adapter: transport, tokens, Graph client
+//   DirSyncCore               decisions as values (round and tenant state machines, planners, field tables,
+//                             status, policies) and the executors that carry them out through its Ports;
+//                             no I/O of its own, no environment, no files
+//   GraphHTTP                 libcurl and libcrypto adapters: transport, certificate signing, credential files
 //   PostgresStore             libpq adapter: connection, COPY, migrations runner, directory store
 //   DirSyncMigrations         migrations/*.sql embedded into the binary at build time
 //   GraphSimulator            pure stand-in for Microsoft Graph and the identity platform
 //   GraphSimulatorServer      serves GraphSimulator over loopback HTTP (FlyingFox)
-//   dirsync, graph-sim        executables: parse, wire, print
+//   dirsync, graph-sim        executables: parse, build one configuration, wire, print
+//   DirSyncTestDoubles        in-process doubles of the ports (scripted Graph, in-memory directory)
+//   DirSyncTestSupport        test harness: throwaway databases, graph-sim processes, built products
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Builds the signed JWT that proves possession of the app's certificate (graph-delta-facts §6).
+/// Builds the signed JWT that proves possession of the app's certificate.
 ///
 /// Header `{"alg":"PS256","typ":"JWT","x5t#S256":…}`; claims `aud` (the tenant's token endpoint),
 /// `iss` = `sub` = client id, a fresh `jti`, `nbf` = `iat` = now, `exp` = now + lifetime (≤ 10 min).

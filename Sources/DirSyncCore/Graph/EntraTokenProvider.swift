@@ -11,7 +11,7 @@ public enum CredentialMaterial: Sendable {
     case federatedTokenFile(path: String, reader: any CredentialFileReader)
 }
 
-/// The client-credentials token request and response (graph-delta-facts §6).
+/// The client-credentials token request and response.
 public enum TokenRequest {
     /// The assertion type for certificate and federated credentials.
     public static let jwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -3,7 +3,7 @@ import Foundation
 /// A Microsoft cloud: where its identity platform and its Microsoft Graph live.
 ///
 /// Clouds are separate worlds: an app registered in one cannot get tokens in another, and tokens
-/// are not interchangeable between them (graph-delta-facts §9).
+/// are not interchangeable between them (see the national cloud deployments page of the Graph docs).
 public enum GraphCloud: String, Sendable, Equatable, CaseIterable {
     /// The global (public) cloud, which also serves US Government GCC (moderate).
     case global

@@ -3,7 +3,7 @@ import Foundation
 /// Builds every URL the Graph client requests, from the configured Graph root and authority host.
 ///
 /// Nothing else in the client assembles URLs: nextLink and deltaLink are followed exactly as Graph
-/// returned them (graph-delta-facts §1, "re-use those URLs exactly as given").
+/// returned them (Graph's paging guidance: re-use those URLs exactly as given).
 public struct GraphEndpoints: Sendable, Equatable {
     /// Graph's root, e.g. `https://graph.microsoft.com`, without a trailing slash.
     public let graphBaseURL: String

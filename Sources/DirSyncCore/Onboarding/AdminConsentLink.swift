@@ -5,7 +5,7 @@ import Foundation
 ///
 /// `{authority}/{tenant}/v2.0/adminconsent?client_id=…&scope=<graph root>/.default&redirect_uri=…&state=…`;
 /// after the grant Entra redirects to the redirect URI with `admin_consent=True`, `tenant=<guid>` and the
-/// same `state` (graph-delta-facts §6). Without a redirect URI Entra uses the one registered on the app.
+/// same `state`. Without a redirect URI Entra uses the one registered on the app.
 public struct AdminConsentLink: Sendable, Equatable {
     /// Why a redirect URI was refused.
     public struct InvalidRedirectURI: Error, Sendable, Equatable, CustomStringConvertible {

@@ -13,7 +13,7 @@ struct DeltaPageDecoderTests {
         try DeltaPageDecoder.decode(Fixture.bytes(json), table: .groups)
     }
 
-    @Test("facts §10(a): initial page keeps the nextLink verbatim and reads @removed deleted")
+    @Test("Graph's documented delta examples (a): initial page keeps the nextLink verbatim and reads @removed deleted")
     func initialPage() throws {
         let page = try users("""
         {
@@ -40,7 +40,7 @@ struct DeltaPageDecoderTests {
         #expect(page.diagnostics.isEmpty)
     }
 
-    @Test("facts §10(b): last page carries the deltaLink; empty value is fine")
+    @Test("Graph's documented delta examples (b): last page carries the deltaLink; empty value is fine")
     func lastPage() throws {
         let page = try users("""
         {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
@@ -56,7 +56,7 @@ struct DeltaPageDecoderTests {
         #expect(empty.isLastPage)
     }
 
-    @Test("facts §10(c): a soft delete reads as @removed reason changed")
+    @Test("Graph's documented delta examples (c): a soft delete reads as @removed reason changed")
     func softDelete() throws {
         let page = try users("""
         {"@odata.deltaLink": "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=MF1",
@@ -67,7 +67,7 @@ struct DeltaPageDecoderTests {
         #expect(page.named.map(\.removed) == [nil, .changed])
     }
 
-    @Test("facts §10(d): members@delta adds and removes with their member types; a bad member id is a diagnostic")
+    @Test("Graph's documented delta examples (d): members@delta adds and removes with their member types; a bad member id is a diagnostic")
     func groupMembers() throws {
         let page = try groups("""
         {"@odata.deltaLink": "https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=sZw",
@@ -92,7 +92,7 @@ struct DeltaPageDecoderTests {
         #expect(page.diagnostics[0].message.contains("632f6bb2-3ec8-4c1f-9073-0027a8c6859"))
     }
 
-    @Test("facts §10(e): with return=minimal an absent property stays absent and an explicit null is null")
+    @Test("Graph's documented delta examples (e): with return=minimal an absent property stays absent and an explicit null is null")
     func absentVersusNull() throws {
         let page = try users("""
         {"@odata.deltaLink":"https://graph.microsoft.com/v1.0/users/delta?$deltatoken=e",
