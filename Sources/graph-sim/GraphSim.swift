@@ -135,7 +135,7 @@ extension GraphSim {
         var membersPerGroup = 20
         @Option(help: ArgumentHelp(
             "How groups nest: standard, or deep.",
-            discussion: "deep adds chains eight groups deep, groups with two or three parent groups, one group of 50,000 users (half the users of a smaller tenant) nested under others, and users in at least 50 groups transitively."))
+            discussion: "deep replaces the standard random nesting with a lattice: chains eight groups deep, groups with two or three parent groups, one group of 50,000 users (half the users of a smaller tenant) nested under others, and some users in at least 50 groups transitively. (Standard nesting draws nested groups from all lower groups; over a large tenant that chains into closures where most users are in hundreds of groups, which directories do not do.)"))
         var nesting: GroupNesting = .standard
         @Option(help: "JSON scenario file describing tenants, domains, apps, credentials, permissions and sizes.")
         var scenario: String?

@@ -1,9 +1,9 @@
 /// The deep nesting shape (``GroupNesting/deep``), laid over the standard shape from a stream of its own.
 extension TenantGenerator {
     /// Layers of the lattice: the longest chain is this many groups deep.
-    static let deepLayers = 8
+    public static let deepLayers = 8
     /// Groups per layer, at most.
-    static let deepWidth = 12
+    public static let deepWidth = 12
     /// Transitive memberships the busiest users reach (fewer in a tenant with fewer groups).
     static let deepMemberships = 50
 
