@@ -59,21 +59,16 @@ public struct CredentialHealth: Sendable, Equatable {
         let left = expiresAt.timeIntervalSince(now)
         let place = facts.path.map { " (\($0))" } ?? ""
         switch facts.kind {
-        case .certificate:
+        case .certificate, .secret:
+            let (name, source, renew) = facts.kind == .certificate
+                ? ("client certificate\(place)", "",
+                   "upload a new certificate to the app registration (Certificates & secrets) and point AZURE_CLIENT_CERTIFICATE_PATH at it")
+                : ("client secret", ", per DIRSYNC_CLIENT_SECRET_EXPIRES_AT",
+                   "create a new client secret in the app registration, set AZURE_CLIENT_SECRET to its value and DIRSYNC_CLIENT_SECRET_EXPIRES_AT to its expiry")
             if left <= 0 {
-                health.problem = "client certificate\(place) expired on \(format(expiresAt)): token requests fail; create a new certificate, "
-                    + "upload it to the app registration (Certificates & secrets) and point AZURE_CLIENT_CERTIFICATE_PATH at it"
+                health.problem = "\(name) expired on \(format(expiresAt))\(source): token requests fail; \(renew)"
             } else if left <= warningWindow {
-                health.warning = "client certificate\(place) expires in \(remaining(left)) (\(format(expiresAt))): upload a new certificate "
-                    + "to the app registration and switch AZURE_CLIENT_CERTIFICATE_PATH to it before then"
-            }
-        case .secret:
-            if left <= 0 {
-                health.problem = "client secret expired on \(format(expiresAt)) (per DIRSYNC_CLIENT_SECRET_EXPIRES_AT): token requests fail; "
-                    + "create a new client secret in the app registration, set AZURE_CLIENT_SECRET to its value and DIRSYNC_CLIENT_SECRET_EXPIRES_AT to its expiry"
-            } else if left <= warningWindow {
-                health.warning = "client secret expires in \(remaining(left)) (\(format(expiresAt)), per DIRSYNC_CLIENT_SECRET_EXPIRES_AT): "
-                    + "create a new client secret in the app registration and update AZURE_CLIENT_SECRET and DIRSYNC_CLIENT_SECRET_EXPIRES_AT before then"
+                health.warning = "\(name) expires in \(remaining(left)) (\(format(expiresAt))\(source)): \(renew) before then"
             }
         case .federated:
             // Projected tokens live about an hour and are renewed before they expire: only an expired one is news.

@@ -39,7 +39,7 @@ struct CredentialHealthTests {
         #expect(problem.contains("expired"), "\(problem)")
         #expect(result.warning == nil)
         switch kind {
-        case .certificate: #expect(problem.contains("upload it to the app registration"))
+        case .certificate: #expect(problem.contains("upload a new certificate to the app registration"))
         case .secret: #expect(problem.contains("DIRSYNC_CLIENT_SECRET_EXPIRES_AT") && problem.contains("new client secret"))
         case .federated: #expect(problem.contains("azure-identity-token"))
         }
