@@ -45,9 +45,9 @@ struct MigrateCommandTests {
     func badDatabaseURL(template: String, expected: String, exitCode: Int32) async throws {
         let base = try #require(TestEnvironment.databaseURL)
         let port = try await TestDatabase.with(migrated: false) { database in
-            let connection = try await database.connect()
-            defer { Task { await connection.close() } }
-            return try #require(try await connection.query("SELECT current_setting('port') AS p").first?.string("p"))
+            try await PostgresConnection.withConnection(database.configuration, logger: TestEnvironment.quietLogger) { connection in
+                try #require(try await connection.query("SELECT current_setting('port') AS p").first?.string("p"))
+            }
         }
         let url = template.replacingOccurrences(of: "{port}", with: port).replacingOccurrences(of: "{base}", with: base)
         let outcome = try await ProductRunner.run("dirsync", ["migrate", "--log-format", "text"], environment: ["DATABASE_URL": url, "PGCONNECT_TIMEOUT": "5"])

@@ -8,9 +8,9 @@ struct ConnectionFailureTests {
     /// The TCP port of the test server, read from the server itself.
     private func serverPort() async throws -> Int {
         guard let url = TestEnvironment.databaseURL else { throw TestDatabase.Unavailable() }
-        let connection = try await PostgresConnection.connect(PostgresConfiguration(connectionString: url), logger: TestEnvironment.quietLogger)
-        defer { Task { await connection.close() } }
-        return try #require(try await connection.query("SELECT current_setting('port')::int AS port").first?.int("port"))
+        return try await PostgresConnection.withConnection(PostgresConfiguration(connectionString: url), logger: TestEnvironment.quietLogger) { connection in
+            try #require(try await connection.query("SELECT current_setting('port')::int AS port").first?.int("port"))
+        }
     }
 
     private func failure(_ connectionString: String) async throws -> PostgresError {

@@ -75,6 +75,19 @@ public struct Migrator: Sendable {
         return migrations.sorted { $0.version < $1.version }.map { Entry(migration: $0, appliedAt: appliedAt[$0.version]) }
     }
 
+    /// What `directory.schema_migrations` lists, or `nil` when the table does not exist (an
+    /// unmigrated database). Reads only; creates nothing.
+    public func applied() async throws -> [AppliedMigration]? {
+        let exists = try await connection.query("SELECT to_regclass('directory.schema_migrations') IS NOT NULL AS present", name: "find schema_migrations")
+        guard try exists.first?.bool("present") == true else { return nil }
+        return try await readHistory().map(\.record)
+    }
+
+    /// Whether this database's schema is the one ``migrations`` describe (see ``SchemaFit``).
+    public func fit() async throws -> SchemaFit {
+        SchemaFit.of(available: migrations, applied: try await applied())
+    }
+
     private func unlock() async throws {
         try await connection.execute("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", name: "release migration lock")
     }

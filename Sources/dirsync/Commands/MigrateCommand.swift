@@ -27,7 +27,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let migrations = try EmbeddedMigrations.all()
         let configuration = try global.configuration()
         let status = status
-        try await configuration.withDatabase(logger: logger) { connection in
+        try await configuration.withDatabase(logger: logger, checkingSchema: false) { connection in
             let migrator = Migrator(connection: connection, migrations: migrations, logger: logger)
             if status {
                 print(Self.statusTable(try await migrator.status()))

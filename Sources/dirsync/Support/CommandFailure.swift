@@ -51,7 +51,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         switch error {
         case let failure as CommandFailure: (failure.status, oneLine(failure.message))
         case let error as PostgresError: (error.code == .invalidConnectionString ? .usage : .failure, oneLine(error.description))
-        case let error as MigrationError: (.failure, oneLine(error.description))
+        case let error as MigrationError: (.usage, oneLine(error.description))  // the history and this build disagree: no retry fixes it
         case let error as DomainName.Invalid: (.usage, oneLine(error.description))
         case is CancellationError: (.failure, "interrupted")
         default: nil

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DirSyncCore
+import DirSyncMigrations
 import Foundation
 import GraphHTTP
 import Logging
@@ -52,8 +53,18 @@ extension Configuration {
         try GraphClient.withoutCredential(endpoints: endpoints, clientID: clientID, version: DirSync.version, caFile: caFile, logger: logger)
     }
 
-    /// Runs `body` on a PostgreSQL session that is closed when `body` ends.
-    func withDatabase<T>(logger: Logger, profiler: any Profiler = NoProfiler(), _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await PostgresConnection.withConnection(database, logger: logger, profiler: profiler, body)
+    /// Runs `body` on a PostgreSQL session that is closed when `body` ends, once the database's
+    /// schema is known to be the one this binary embeds (``SchemaFit``): an unmigrated, outdated or
+    /// newer schema exits 2 with the fix before anything is read or written.
+    /// - Parameter checkingSchema: `false` only for `dirsync migrate`, which is the fix.
+    func withDatabase<T>(logger: Logger, profiler: any Profiler = NoProfiler(), checkingSchema: Bool = true,
+                         _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await PostgresConnection.withConnection(database, logger: logger, profiler: profiler) { connection in
+            if checkingSchema {
+                let fit = try await Migrator(connection: connection, migrations: try EmbeddedMigrations.all(), logger: logger).fit()
+                if let problem = fit.problem { throw CommandFailure(.usage, problem) }
+            }
+            return try await body(connection)
+        }
     }
 }
