@@ -89,3 +89,23 @@ struct ConfigurationTests {
         #expect(try !configuration([:]).profile)
     }
 }
+
+@Suite("Configuration: credential expiry settings")
+struct CredentialSettingsTests {
+    private func configuration(_ variables: [String: String]) throws(ConfigurationError) -> Configuration {
+        try Configuration(environment: ProcessEnvironment(variables), identity: RunIdentity(host: "test", processID: 1))
+    }
+
+    @Test("DIRSYNC_CLIENT_SECRET_EXPIRES_AT and DIRSYNC_CREDENTIAL_WARNING_DAYS are read once, and a malformed value names itself and the fix")
+    func expirySettings() throws {
+        let set = try configuration(["DIRSYNC_CLIENT_SECRET_EXPIRES_AT": "2027-06-30", "DIRSYNC_CREDENTIAL_WARNING_DAYS": "45"])
+        #expect(set.secretExpiresAt == (try Date("2027-06-30T23:59:59Z", strategy: .iso8601)))
+        #expect(set.credentialWarningWindow == 45 * 86_400)
+        #expect(try configuration([:]).credentialWarningWindow == 30 * 86_400)
+        for (name, value) in [("DIRSYNC_CLIENT_SECRET_EXPIRES_AT", "June 2027"), ("DIRSYNC_CREDENTIAL_WARNING_DAYS", "0"), ("DIRSYNC_CREDENTIAL_WARNING_DAYS", "soon")] {
+            #expect { try configuration([name: value]) } throws: { error in
+                (error as? ConfigurationError)?.message.hasPrefix(name) == true
+            }
+        }
+    }
+}

@@ -245,4 +245,51 @@ struct OperationsEndToEndTests {
             try await h.expectTablesEqualTruth(tenants, "after the outage")
         }
     }
+    @Test("while a first sync or a --full run is in progress, status says mode full in JSON and in the table")
+    func runningModeIsFull() async throws {
+        try await SyncHarness.with(["--tenants", "1", "--users", "300", "--groups", "10", "--seed", "166", "--page-size", "50"]) { h in
+            let tenant = try await h.sim.tenants()[0].id
+            try await h.onboard([("tenant1-verified.example", tenant)])
+            for arguments in [["--first-load", "delta"], ["--full"]] {
+                try await h.sim.pause(after: 2, pathPrefix: "/v1.0/users/delta")
+                let running = try h.start(["run"] + arguments)
+                try await h.sim.waitUntilPaused(running)
+                let status = try #require(try await statusJSON(h)["tenant1-verified.example"])
+                #expect(status["state"] as? String == "running", "\(arguments): \(status)")
+                #expect((status["last_run"] as? [String: Any])?["mode"] as? String == "full", "\(arguments): \(status["last_run"] ?? "")")
+                let table = try await h.dirsync(["status"])
+                #expect(table.stdout.contains("full now"), "\(arguments): \(table.stdout)")
+                try await h.sim.endPause()
+                let outcome = try await running.finish()
+                #expect(outcome.exitCode == 0, "\(outcome.stderr.suffix(1000))")
+            }
+        }
+    }
+
+    @Test("a --full run over an unchanged tenant reports 0 upserted, in the summary and the run record; one changed user reports 1")
+    func fullResyncCountsOnlyRealChanges() async throws {
+        try await SyncHarness.with(["--tenants", "1", "--users", "200", "--groups", "12", "--seed", "167"]) { h in
+            let tenant = try await h.sim.tenants()[0].id
+            try await h.onboard([("tenant1-verified.example", tenant)])
+            try await h.run()
+            /// The UPSERTED cell of the tenant's row in the run summary.
+            func upserted(_ outcome: ProductRunner.Outcome) throws -> Int {
+                let row = try #require(outcome.stdout.split(separator: "\n").first { $0.hasPrefix(tenant.uuidString.lowercased()) }, "\(outcome.stdout)")
+                let cells = row.split(separator: " ", omittingEmptySubsequences: true)
+                return Int(cells[4]) ?? -1
+            }
+            let unchanged = try await h.run(["--full"])
+            var status = try #require(try await statusJSON(h)["tenant1-verified.example"])
+            #expect(try upserted(unchanged) == 0, "\(unchanged.stdout)")
+            #expect((status["last_run"] as? [String: Any])?["objects_upserted"] as? Int == 0)
+            #expect((status["last_run"] as? [String: Any])?["mode"] as? String == "full")
+
+            let user = try #require(try await h.sim.truth(tenant: tenant).users.first { $0.deleted == nil }?.id)
+            try await h.sim.mutate(tenant: tenant, operations: [["op": "updateUser", "id": user, "set": ["jobTitle": "Changed for the count"]]])
+            let oneChange = try await h.run(["--full"])
+            status = try #require(try await statusJSON(h)["tenant1-verified.example"])
+            #expect(try upserted(oneChange) == 1, "\(oneChange.stdout)")
+            #expect((status["last_run"] as? [String: Any])?["objects_upserted"] as? Int == 1)
+        }
+    }
 }

@@ -38,6 +38,13 @@ struct RoundCursorRows: Sendable {
             SET round_mode = EXCLUDED.round_mode, round_id = EXCLUDED.round_id, next_link = NULL, round_started_at = now(),
                 round_pages = 0, pending_delta_link = NULL, selected_properties = EXCLUDED.selected_properties, updated_at = now()
             """, name: "start round")
+        // A run recorded as incremental that starts a full round (a first sync, a 7-day expiry, a 410) is
+        // a full run from now on, so status says so while it runs; its end records the exact mode.
+        if mode == .full, let runID {
+            try await tx.execute("""
+                UPDATE directory.sync_runs SET mode = 'full' WHERE run_id = \(runID) AND mode = 'incremental'
+                """, name: "run becomes full")
+        }
     }
 
     /// Moves the resume point to `nextLink` after `pages` more committed pages.

@@ -185,7 +185,7 @@ struct TenantWiring: Sendable {
                 let sync = TenantSync(ledger: ledger, source: source, time: SystemTimeSource(), logger: logger, profiler: profiler,
                                       throttledCount: { client.statistics.throttled }, fleet: fleet)
                 let request = TenantSyncRequest(tenantID: work.tenantID, domains: work.domains, options: work.options)
-                return try await sync.run(request) { reporter.update(tenant: work.tenantID, report: $0) }
+                return try await sync.run(request) { reporter.update(tenant: work.tenantID, domains: work.domains.map(\.domain), report: $0) }
             }
             RunSummary.log(result, logger: logger)
             return result

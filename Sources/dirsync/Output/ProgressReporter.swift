@@ -7,6 +7,7 @@ import Synchronization
 /// otherwise a log line per tenant every few seconds (objects, rate, percent and ETA of full rounds).
 final class ProgressReporter: Sendable {
     private struct Entry {
+        var domains: [String]
         var started: Date
         var rounds: [DirectoryResource: RoundReport] = [:]
         var finished = false
@@ -24,10 +25,11 @@ final class ProgressReporter: Sendable {
     }
 
     /// Records a round's latest report (called after every committed page).
-    func update(tenant: UUID, report: RoundReport) {
+    /// - Parameter domains: the tenant's onboarded domains, which name it on the line.
+    func update(tenant: UUID, domains: [String], report: RoundReport) {
         state.withLock { state in
             if state.entries[tenant] == nil {
-                state.entries[tenant] = Entry(started: Date())
+                state.entries[tenant] = Entry(domains: domains, started: Date())
                 state.order.append(tenant)
             }
             state.entries[tenant]!.rounds[report.resource] = report
@@ -63,7 +65,7 @@ final class ProgressReporter: Sendable {
             for (tenant, entry) in snapshot where !entry.finished {
                 let figures = Self.figures(entry)
                 var metadata: Logger.Metadata = [
-                    "tenant.id": "\(tenant.uuidString.lowercased())", "objects": "\(figures.objects)", "pages": "\(figures.pages)",
+                    "tenant.id": "\(tenant.uuidString.lowercased())", "domains": "\(entry.domains.joined(separator: ","))", "objects": "\(figures.objects)", "pages": "\(figures.pages)",
                     "rate": "\(Int(figures.rate.rounded()))",
                 ]
                 if let percent = figures.percent { metadata["percent"] = "\(percent)" }
@@ -90,9 +92,15 @@ final class ProgressReporter: Sendable {
         return (objects, pages, rate, (done / Double(total) * 1000).rounded() / 10, rate > 0 ? (Double(total) - done) / rate : nil)
     }
 
+    /// `contoso.com` or `contoso.com +2` (the tenant's first domain and how many more), else the id's start.
+    static func name(tenant: UUID, domains: [String]) -> String {
+        guard let first = domains.sorted().first else { return String(tenant.uuidString.lowercased().prefix(8)) }
+        return domains.count > 1 ? "\(first) +\(domains.count - 1)" : first
+    }
+
     private static func line(tenant: UUID, entry: Entry) -> String {
         let figures = figures(entry)
-        var text = "\(tenant.uuidString.lowercased().prefix(8))  \(figures.objects) objects  \(figures.pages) pages  \(Int(figures.rate.rounded()))/s"
+        var text = "\(name(tenant: tenant, domains: entry.domains))  \(figures.objects) objects  \(figures.pages) pages  \(Int(figures.rate.rounded()))/s"
         if let percent = figures.percent { text += "  \(percent)%" }
         if let eta = figures.eta, !entry.finished { text += "  ETA \(StatusDuration.short(eta))" }
         if entry.finished { text += "  done" }

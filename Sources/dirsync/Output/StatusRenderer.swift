@@ -12,10 +12,9 @@ enum StatusRenderer {
         table.maxWidth = 25
         var notes: [Int: String] = [:]
         for (index, status) in statuses.enumerated() {
-            let run = status.state == .running ? "now \(StatusDuration.short(status.lastRunDurationSeconds ?? 0))" : status.lastRun.map { run in
-                let mode = run.mode == "incremental" ? "incr" : run.mode
-                return status.lastRunDurationSeconds.map { "\(mode) \(StatusDuration.short($0))" } ?? mode
-            } ?? "-"
+            let mode = status.lastRun.map { $0.mode == "incremental" ? "incr" : $0.mode }
+            let run = status.state == .running ? "\(mode.map { $0 + " " } ?? "")now \(StatusDuration.short(status.lastRunDurationSeconds ?? 0))"
+                : mode.map { mode in status.lastRunDurationSeconds.map { "\(mode) \(StatusDuration.short($0))" } ?? mode } ?? "-"
             table.add([
                 status.domain, String(status.tenantID.uuidString.lowercased().prefix(8)), status.state.rawValue,
                 status.lastSuccessAgeSeconds.map { StatusDuration.short($0) + " ago" } ?? "never", run,
