@@ -14,20 +14,22 @@ struct SchemaFitEndToEndTests {
         case unmigrated, older, newer
     }
 
-    /// Every relation in schema `directory` with its row count, and the schema's existence: equal before
-    /// and after means nothing was written.
-    private func fingerprint(_ connection: PostgresConnection) async throws -> [String: Int] {
-        var result: [String: Int] = [:]
+    /// Every table in schema `directory` with a digest of all its rows, and the schema's existence:
+    /// equal before and after means nothing was inserted, updated or deleted.
+    private func fingerprint(_ connection: PostgresConnection) async throws -> [String: String] {
+        var result: [String: String] = [:]
         let schemas = try await connection.query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'directory'")
-        result["schema directory"] = try schemas.first?.int("n") ?? -1
+        result["schema directory"] = String(try schemas.first?.int("n") ?? -1)
         let tables = try await connection.query("""
             SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'directory' AND c.relkind IN ('r', 'p') ORDER BY 1
             """)
         for row in tables {
             let name = try row.string("name")
-            let count = try await connection.query("SELECT count(*)::int AS n FROM directory.\(unescaped: "\"\(name)\"")")
-            result[name] = try count.first?.int("n") ?? -1
+            let digest = try await connection.query("""
+                SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS d FROM directory.\(unescaped: "\"\(name)\"") t
+                """)
+            result[name] = try digest.first?.string("d") ?? "?"
         }
         return result
     }
@@ -86,6 +88,39 @@ struct SchemaFitEndToEndTests {
                 await connection.close()
                 throw error
             }
+        }
+    }
+    @Test("a directory_reader login passes the schema check: a service can run dirsync changes and dirsync resolve read-only")
+    func readerLoginPassesTheCheck() async throws {
+        try await TestDatabase.with(migrated: true) { database in
+            let login = "reader_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+            let connection = try await database.connect()
+            try await connection.execute(SQL(unsafeSQL: "CREATE ROLE \(login) LOGIN IN ROLE directory_reader"))
+            do {
+                var url = database.connectionString
+                if url.hasPrefix("postgres"), var components = URLComponents(string: url) {
+                    components.user = String(login)
+                    components.password = nil
+                    url = components.string ?? url
+                } else {
+                    url += " user=\(login)"
+                }
+                let environment: [String: String?] = ["DATABASE_URL": url]
+                let changes = try await ProductRunner.run("dirsync", ["changes", "--latest"], environment: environment)
+                #expect(changes.exitCode == 0, "\(changes.stderr)")
+                let resolve = try await ProductRunner.run("dirsync", ["resolve", "nobody@contoso.example"], environment: environment)
+                #expect(resolve.exitCode == 1 && !resolve.stderr.contains("permission denied"), "\(resolve.exitCode): \(resolve.stderr)")
+                let write = try await ProductRunner.run("dirsync", ["domains", "add", "contoso.example", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47"],
+                                                        environment: environment)
+                #expect(write.exitCode != 0, "a reader must not be able to onboard a domain")
+            } catch {
+                _ = try? await connection.execute(SQL(unsafeSQL: "DROP ROLE IF EXISTS \(login)"))
+                await connection.close()
+                throw error
+            }
+            _ = try? await connection.execute(SQL(unsafeSQL: "DROP OWNED BY \(login)"))
+            try await connection.execute(SQL(unsafeSQL: "DROP ROLE IF EXISTS \(login)"))
+            await connection.close()
         }
     }
 }

@@ -1,4 +1,5 @@
 import DirSyncCore
+import DirSyncMigrations
 import DirSyncTestDoubles
 import DirSyncTestSupport
 import Foundation
@@ -240,6 +241,8 @@ struct ReadModelTests {
                 #expect(try await reader.query("SELECT * FROM directory.resolve('team@contoso.example')").count == 1)
                 _ = try await reader.query("SELECT * FROM directory.member_of(\(tenant), \(id(1)))")
                 _ = try await reader.query("SELECT * FROM directory.transitive_members(\(tenant), \(id(1)))")
+                // The schema check every command makes: versions and checksums, not the bookkeeping table.
+                #expect(try await reader.query("SELECT * FROM directory.applied_migrations()").count == (try EmbeddedMigrations.all()).count)
                 for table in ["domains", "users", "groups", "contacts", "group_members", "addresses", "group_ancestors", "tenant_domains"] {
                     _ = try await reader.query(SQL(unsafeSQL: "SELECT count(*) FROM directory.\(table)"))
                 }

@@ -53,6 +53,8 @@ public enum MigrationError: Error, Sendable, Equatable, CustomStringConvertible 
     case duplicateVersion(Int, [String])
     case checksumChanged(version: Int, fileName: String)
     case appliedMissing(version: Int, name: String)
+    /// This login may read neither the migration history nor `directory.applied_migrations()`.
+    case historyUnreadable
 
     public var description: String {
         switch self {
@@ -66,6 +68,8 @@ public enum MigrationError: Error, Sendable, Equatable, CustomStringConvertible 
             "migration \(version) ('\(file)') was edited after it was applied: migrations only go forward; restore the original file and put the change in a new migration"
         case .appliedMissing(let version, let name):
             "migration \(version) ('\(name)') is applied in this database but missing from this dirsync build: run the dirsync version that applied it, or a newer one"
+        case .historyUnreadable:
+            "this database login may not read which migrations are applied (directory.schema_migrations): run `dirsync migrate` with this dirsync as the schema owner, or use a login with directory_reader or more"
         }
     }
 }

@@ -76,11 +76,23 @@ public struct Migrator: Sendable {
     }
 
     /// What `directory.schema_migrations` lists, or `nil` when the table does not exist (an
-    /// unmigrated database). Reads only; creates nothing.
+    /// unmigrated database). Reads only; creates nothing. A login that may not read the table (a
+    /// `directory_reader`) reads the same through `directory.applied_migrations()`.
     public func applied() async throws -> [AppliedMigration]? {
-        let exists = try await connection.query("SELECT to_regclass('directory.schema_migrations') IS NOT NULL AS present", name: "find schema_migrations")
-        guard try exists.first?.bool("present") == true else { return nil }
-        return try await readHistory().map(\.record)
+        let found = try await connection.query("""
+            SELECT to_regclass('directory.schema_migrations') IS NOT NULL AS present,
+                   to_regclass('directory.schema_migrations') IS NOT NULL
+                       AND has_table_privilege('directory.schema_migrations', 'SELECT') AS readable,
+                   to_regprocedure('directory.applied_migrations()') IS NOT NULL AS function
+            """, name: "find schema_migrations")
+        guard let row = found.first, try row.bool("present") else { return nil }
+        if try row.bool("readable") { return try await readHistory().map(\.record) }
+        guard try row.bool("function") else {
+            throw MigrationError.historyUnreadable
+        }
+        return try await connection.query("SELECT version, name, checksum FROM directory.applied_migrations()", name: "read applied migrations").map { row in
+            AppliedMigration(version: try row.int("version"), name: try row.string("name"), checksum: try row.string("checksum"))
+        }
     }
 
     /// Whether this database's schema is the one ``migrations`` describe (see ``SchemaFit``).
