@@ -79,8 +79,9 @@ struct OperationsEndToEndTests {
             try await h.sim.resetStats()
             let failedRun = try await h.dirsync(["run"], extraEnvironment: expiredEnvironment)
             #expect(failedRun.exitCode == 1)
-            let expiryDay = String(ISO8601DateFormatter.string(from: Date().addingTimeInterval(-2 * 86_400), timeZone: TimeZone(identifier: "UTC")!,
-                                                               formatOptions: [.withFullDate]))
+            // The day the certificate says it expired, as status reads it (no clock of the test's own).
+            let expiredStatus = try #require(try await statusJSON(h, environment: expiredEnvironment)["tenant1-verified.example"])
+            let expiryDay = try #require(((expiredStatus["credential"] as? [String: Any])?["expires_at"] as? String)?.prefix(10))
             // The summary table shortens messages; the run's closing line carries the whole of it.
             #expect(failedRun.stderr.contains("expired on \(expiryDay)"), "\(failedRun.stderr.suffix(1500))")
             #expect(try await h.sim.stats()["tokenRequests"] as? Int ?? 0 == 0, "an expired certificate must not be sent")
@@ -181,7 +182,8 @@ struct OperationsEndToEndTests {
         // Only users become unreadable: Directory.Read.All (which covers them too) is narrowed to what the rest needs.
         AccessLoss(name: "permission removed", revoke: ["permissions": ["Group.Read.All", "GroupMember.Read.All", "OrgContact.Read.All", "Domain.Read.All"]],
                    restore: ["permissions": ["User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"]],
-                   errorClass: "permission_missing", messagePrefix: "permission removed in the tenant", messageMentions: "User.Read.All"),
+                   errorClass: "permission_missing", messagePrefix: "permission removed in the tenant",
+                   messageMentions: "lacks the application permission User.Read.All in this tenant (granted: "),
     ]
 
     @Test("revoked consent, a deleted app and a removed permission each fail only their tenant, with their own message and the consent link, and recover after the fix",
@@ -205,6 +207,7 @@ struct OperationsEndToEndTests {
             #expect(message.contains(loss.messageMentions), "\(message)")
             #expect(message.contains("/\(tenants[0].uuidString.lowercased())/v2.0/adminconsent?client_id=\(GraphSimProcess.clientID)"), "\(message)")
             #expect(!message.contains("Graph unavailable"))
+            #expect(!message.contains("state="), "a status message's consent link must be the same on every call")
             // The other tenant synced its changes in the same run.
             #expect(statuses[tenantDomains[1]]?["state"] as? String == "succeeded")
             try await h.expectTablesEqualTruth([tenants[1]], "the unaffected tenant")
@@ -245,24 +248,43 @@ struct OperationsEndToEndTests {
             try await h.expectTablesEqualTruth(tenants, "after the outage")
         }
     }
-    @Test("while a first sync or a --full run is in progress, status says mode full in JSON and in the table")
+
+    @Test("while a first sync, a resumed full round, a parallel first load or a --full run is in progress, status says mode full in JSON and in the table; an incremental run says incremental")
     func runningModeIsFull() async throws {
-        try await SyncHarness.with(["--tenants", "1", "--users", "300", "--groups", "10", "--seed", "166", "--page-size", "50"]) { h in
-            let tenant = try await h.sim.tenants()[0].id
-            try await h.onboard([("tenant1-verified.example", tenant)])
-            for arguments in [["--first-load", "delta"], ["--full"]] {
-                try await h.sim.pause(after: 2, pathPrefix: "/v1.0/users/delta")
-                let running = try h.start(["run"] + arguments)
+        try await SyncHarness.with(["--tenants", "2", "--users", "300", "--groups", "10", "--seed", "166", "--page-size", "50"]) { h in
+            let tenants = try await h.sim.tenants().map(\.id)
+            try await h.onboard([(tenantDomains[0], tenants[0]), (tenantDomains[1], tenants[1])])
+            /// Starts `dirsync run ARGUMENTS`, holds it at request `after + 1` under `path`, checks what status says, then
+            /// lets it finish (or kills it with SIGKILL).
+            func expectFullWhileRunning(_ arguments: [String], after: Int, path: String, kill: Bool = false, mode: String = "full",
+                                        _ what: String) async throws {
+                try await h.sim.pause(after: after, pathPrefix: path)
+                let running = try h.start(["run", "--domain", tenantDomains[0]] + arguments)
                 try await h.sim.waitUntilPaused(running)
-                let status = try #require(try await statusJSON(h)["tenant1-verified.example"])
-                #expect(status["state"] as? String == "running", "\(arguments): \(status)")
-                #expect((status["last_run"] as? [String: Any])?["mode"] as? String == "full", "\(arguments): \(status["last_run"] ?? "")")
-                let table = try await h.dirsync(["status"])
-                #expect(table.stdout.contains("full now"), "\(arguments): \(table.stdout)")
+                let status = try #require(try await statusJSON(h)[tenantDomains[0]])
+                #expect(status["state"] as? String == "running", "\(what): \(status)")
+                #expect((status["last_run"] as? [String: Any])?["mode"] as? String == mode, "\(what): \(status["last_run"] ?? "")")
+                let table = try await h.dirsync(["status", "--domain", tenantDomains[0]])
+                #expect(table.stdout.contains((mode == "incremental" ? "incr" : mode) + " now"), "\(what): \(table.stdout)")
+                if kill { running.process.send(SIGKILL) }
                 try await h.sim.endPause()
                 let outcome = try await running.finish()
-                #expect(outcome.exitCode == 0, "\(outcome.stderr.suffix(1000))")
+                if !kill { #expect(outcome.exitCode == 0, "\(what): \(outcome.stderr.suffix(1000))") }
             }
+            try await expectFullWhileRunning(["--first-load", "delta"], after: 2, path: "/v1.0/users/delta", kill: true, "a first sync")
+            try await expectFullWhileRunning([], after: 0, path: "/v1.0/users/delta", "the first sync's full round, resumed")
+            try await expectFullWhileRunning(["--full"], after: 2, path: "/v1.0/users/delta", "--full")
+            // And an ordinary run stays incremental while it runs.
+            try await expectFullWhileRunning([], after: 0, path: "/v1.0/users/delta", mode: "incremental", "an incremental run")
+            // A parallel first load of the other tenant (held where it takes its delta links, after sizing and probing the tenant).
+            try await h.sim.pause(after: 0, pathPrefix: "/v1.0/users/delta")
+            let loading = try h.start(["run", "--domain", tenantDomains[1], "--first-load", "parallel", "--first-load-wait", "0s"])
+            try await h.sim.waitUntilPaused(loading)
+            let status = try #require(try await statusJSON(h)[tenantDomains[1]])
+            #expect(status["state"] as? String == "running" && (status["last_run"] as? [String: Any])?["mode"] as? String == "full", "parallel first load: \(status)")
+            try await h.sim.endPause()
+            let outcome = try await loading.finish()
+            #expect(outcome.exitCode == 0, "\(outcome.stderr.suffix(1000))")
         }
     }
 

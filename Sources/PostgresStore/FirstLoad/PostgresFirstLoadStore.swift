@@ -85,6 +85,10 @@ public final class PostgresFirstLoadStore: FirstLoadStore {
                     objects = CASE WHEN directory.sync_progress.run_id = EXCLUDED.run_id THEN directory.sync_progress.objects ELSE 0 END
                 """, name: "show first load phase")
         }
+        // A parallel first load is a full run from its first phase, so status says so while it runs.
+        try await connection.execute("""
+            UPDATE directory.sync_runs SET mode = 'full' WHERE run_id = \(runID) AND mode = 'incremental'
+            """, name: "run becomes full")
     }
 
     public func write(_ batch: LoadBatch, roundID: Int64) async throws -> PageWriteResult {

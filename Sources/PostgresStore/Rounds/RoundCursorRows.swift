@@ -38,13 +38,6 @@ struct RoundCursorRows: Sendable {
             SET round_mode = EXCLUDED.round_mode, round_id = EXCLUDED.round_id, next_link = NULL, round_started_at = now(),
                 round_pages = 0, pending_delta_link = NULL, selected_properties = EXCLUDED.selected_properties, updated_at = now()
             """, name: "start round")
-        // A run recorded as incremental that starts a full round (a first sync, a 7-day expiry, a 410) is
-        // a full run from now on, so status says so while it runs; its end records the exact mode.
-        if mode == .full, let runID {
-            try await tx.execute("""
-                UPDATE directory.sync_runs SET mode = 'full' WHERE run_id = \(runID) AND mode = 'incremental'
-                """, name: "run becomes full")
-        }
     }
 
     /// Moves the resume point to `nextLink` after `pages` more committed pages.
@@ -93,6 +86,13 @@ struct RoundCursorRows: Sendable {
             ON CONFLICT (tenant_id, resource) DO UPDATE SET run_id = EXCLUDED.run_id, phase = EXCLUDED.phase, pages = 0, objects = 0,
                 expected_total = EXCLUDED.expected_total, note = EXCLUDED.note, started_at = now(), updated_at = now()
             """, name: "begin progress")
+        // A run recorded as incremental whose round is full (a first sync, a 7-day expiry, a 410, or such a
+        // round resumed after a kill) is a full run from now on, so status says so while it runs.
+        try await connection.execute("""
+            UPDATE directory.sync_runs SET mode = 'full' WHERE run_id = \(runID) AND mode = 'incremental'
+              AND EXISTS (SELECT 1 FROM directory.sync_cursors c
+                          WHERE c.tenant_id = \(tenantID) AND c.resource = \(resource.rawValue) AND c.round_mode = 'full')
+            """, name: "run becomes full")
     }
 
     func recordExpectedTotal(_ total: Int, on connection: PostgresConnection) async throws {

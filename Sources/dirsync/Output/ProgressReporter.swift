@@ -92,9 +92,11 @@ final class ProgressReporter: Sendable {
         return (objects, pages, rate, (done / Double(total) * 1000).rounded() / 10, rate > 0 ? (Double(total) - done) / rate : nil)
     }
 
-    /// `contoso.com` or `contoso.com +2` (the tenant's first domain and how many more), else the id's start.
+    /// `contoso.com` or `contoso.com +2` (the tenant's first domain, a customer's own before its
+    /// `*.onmicrosoft.com` one, and how many more), else the id's start.
     static func name(tenant: UUID, domains: [String]) -> String {
-        guard let first = domains.sorted().first else { return String(tenant.uuidString.lowercased().prefix(8)) }
+        let ordered = domains.sorted { ($0.hasSuffix(".onmicrosoft.com") ? 1 : 0, $0) < ($1.hasSuffix(".onmicrosoft.com") ? 1 : 0, $1) }
+        guard let first = ordered.first else { return String(tenant.uuidString.lowercased().prefix(8)) }
         return domains.count > 1 ? "\(first) +\(domains.count - 1)" : first
     }
 
