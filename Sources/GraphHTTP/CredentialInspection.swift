@@ -1,3 +1,4 @@
+import BlockingCalls
 import COpenSSL
 import DirSyncCore
 import Foundation
@@ -6,6 +7,14 @@ import Foundation
 /// certificate's `notAfter`, a workload-identity token's `exp`, or the secret expiry the operator
 /// declared. Never reads or keeps more than that: no key is loaded, no token leaves.
 public enum CredentialInspection {
+    /// ``facts(_:clientID:secretExpiresAt:)`` on a thread of its own: file reads and libcrypto stay off
+    /// Swift's cooperative pool.
+    public static func inspect(_ credential: ClientCredential, clientID: String, secretExpiresAt: Date?) async throws -> CredentialHealth.Facts {
+        let worker = BlockingWorker(name: "dirsync-credential")
+        defer { worker.shutdown() }
+        return try await worker.run { facts(credential, clientID: clientID, secretExpiresAt: secretExpiresAt) }
+    }
+
     /// - Parameters:
     ///   - credential: the configured credential.
     ///   - clientID: the application (client) id it belongs to.

@@ -120,4 +120,32 @@ struct ReadSideEndToEndTests {
             try await Self.expectReadModelMatchesTruth(h, tenant: tenant, "after a 410 resync")
         }
     }
+
+    @Test("after SIGKILL at seeded points of a first sync and of incremental rounds, and a rerun, the read model equals the truth")
+    func killedRunsKeepReadModel() async throws {
+        try await SyncHarness.with(Self.simulator) { h in
+            let tenant = try await h.sim.tenants()[0].id
+            try await h.onboard([("tenant1-verified.example", tenant)])
+            var random = SplitMix64(seed: 141)
+            // The first sync dies twice mid-round: once in the users round, then in the groups round (or users again).
+            _ = try await h.runKilled(["--first-load", "delta"], after: 1 + random.int(4), pathPrefix: "/v1.0/users/delta")
+            // The groups round may have finished while the users request was held; then the second kill hits users again.
+            let groupsDone = try await h.scalar("""
+                SELECT count(*)::int AS n FROM directory.sync_cursors WHERE tenant_id = \(tenant) AND resource = 'groups' AND delta_link IS NOT NULL
+                """) == 1
+            _ = try await h.runKilled(["--first-load", "delta"], after: 0, pathPrefix: groupsDone ? "/v1.0/users/delta" : "/v1.0/groups/delta")
+            try await h.run()
+            try await Self.expectReadModelMatchesTruth(h, tenant: tenant, "after a first sync killed twice and a rerun")
+            for round in 0..<3 {
+                let seed = 8_000 + round
+                try await h.sim.mutate(tenant: tenant, operations: try await Self.nestingChanges(h, tenant: tenant, seed: seed))
+                try await h.sim.mutate(tenant: tenant, seed: seed, count: 60)
+                // Killed while a round is under way: the other resource's round may have committed already.
+                let path = round % 2 == 0 ? "/v1.0/groups/delta" : "/v1.0/users/delta"
+                _ = try await h.runKilled([], after: 0, pathPrefix: path)
+                try await h.run()
+                try await Self.expectReadModelMatchesTruth(h, tenant: tenant, "after an incremental run killed in \(path) and a rerun (round \(round + 1))")
+            }
+        }
+    }
 }

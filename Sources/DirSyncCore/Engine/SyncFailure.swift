@@ -70,7 +70,7 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
             case .transport, .serverError:
                 // An outage, not a fault of the tenant or of dirsync: say so, and that nothing is lost.
                 let retries = max(0, (graph.attempts ?? 1) - 1)
-                return SyncFailure(kind: .transport, message: "Graph unavailable, retried \(retries) times; nothing lost; next run resumes. \(graph.description)")
+                return SyncFailure(kind: .transport, message: "Graph unavailable, retried \(retries) time\(retries == 1 ? "" : "s"); nothing lost; next run resumes. \(graph.description)")
             case .malformedResponse, .linkLoop, .foreignLink, .unexpectedStatus, .badRequest, .notFound, .resyncRequired: kind = .graphProtocol
             case .configuration, .unknownTenant, .unknownDomain, .invalidScope, .unknownProperty: kind = .configuration
             default: kind = .other

@@ -67,6 +67,7 @@ public struct CredentialHealth: Sendable, Equatable {
                    "create a new client secret in the app registration, set AZURE_CLIENT_SECRET to its value and DIRSYNC_CLIENT_SECRET_EXPIRES_AT to its expiry")
             if left <= 0 {
                 health.problem = "\(name) expired on \(format(expiresAt))\(source): token requests fail; \(renew)"
+                    + (facts.kind == .secret ? " (if runs still succeed, the secret was already rotated: update DIRSYNC_CLIENT_SECRET_EXPIRES_AT)" : "")
             } else if left <= warningWindow {
                 health.warning = "\(name) expires in \(remaining(left)) (\(format(expiresAt))\(source)): \(renew) before then"
             }

@@ -139,8 +139,9 @@ public struct DomainStatus: Sendable, Equatable {
         if !running, let check = facts.lastCheck, !check.ok, let run = facts.lastRun, check.checkedAt > run.startedAt {
             status.message = check.message ?? "the onboarding check failed; run dirsync domains check \(facts.domain.domain)"
         }
-        // An unusable credential stops the next run; an expiring one will. Neither hides why a run failed.
-        if let problem = credential?.problem, status.state != .failed || status.message == nil {
+        // An unusable credential stops the next run; an expiring one will. Neither hides why a run failed,
+        // what the deletion guard holds back, or what a running sync is doing.
+        if let problem = credential?.problem, status.state == .succeeded || status.state == .neverSynced || status.message == nil {
             status.message = problem
         }
         if status.message == nil, let warning = credential?.warning {

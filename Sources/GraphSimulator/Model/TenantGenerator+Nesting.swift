@@ -1,4 +1,5 @@
-/// The deep nesting shape (``GroupNesting/deep``), laid over the standard shape from a stream of its own.
+/// The deep nesting shape (``GroupNesting/deep``): the standard shape without its random nested groups, and this
+/// lattice in their place, from a random stream of its own.
 extension TenantGenerator {
     /// Layers of the lattice: the longest chain is this many groups deep.
     public static let deepLayers = 8

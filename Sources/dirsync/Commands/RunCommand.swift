@@ -143,8 +143,9 @@ struct RunCommand: AsyncParsableCommand {
     /// Writes the per-domain metrics next to `path` and renames it into place, so a collector never
     /// reads a half-written file.
     private func writeMetrics(to path: String, configuration: Configuration, logger: Logger) async throws {
+        let context = try await configuration.statusContext()
         let statuses = try await configuration.withDatabase(logger: logger) { connection in
-            try await StatusCommand.statuses(connection: connection, domains: [], context: configuration.statusContext())
+            try await StatusCommand.statuses(connection: connection, domains: [], context: context)
         }
         let temporary = path + ".tmp-\(configuration.identity.processID)"
         do {

@@ -40,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
         let logger = global.makeLogger()
         let configuration = try global.configuration()
         let names = try domains.map(DomainName.normalize)
-        let context = configuration.statusContext()
+        let context = try await configuration.statusContext()
         let statuses = try await configuration.withDatabase(logger: logger) { connection in
             try await Self.statuses(connection: connection, domains: names, context: context)
         }

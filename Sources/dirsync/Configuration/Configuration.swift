@@ -179,11 +179,14 @@ struct Configuration: Sendable {
 
 extension Configuration {
     /// What `status` needs beyond the database: the time, the consent link's parts and the credential.
-    func statusContext() -> DomainStatus.Context {
-        DomainStatus.Context(
-            now: time.now(), endpoints: endpoints, clientID: clientID,
-            credential: clientID.flatMap { id in credential.map { CredentialInspection.facts($0, clientID: id, secretExpiresAt: secretExpiresAt) } },
-            credentialWarningWindow: credentialWarningWindow)
+    /// The credential is inspected only when both a client id and a credential are configured.
+    func statusContext() async throws -> DomainStatus.Context {
+        var credentialFacts: CredentialHealth.Facts?
+        if let clientID, let credential {
+            credentialFacts = try await CredentialInspection.inspect(credential, clientID: clientID, secretExpiresAt: secretExpiresAt)
+        }
+        return DomainStatus.Context(now: time.now(), endpoints: endpoints, clientID: clientID, credential: credentialFacts,
+                                    credentialWarningWindow: credentialWarningWindow)
     }
 }
 

@@ -93,6 +93,12 @@ struct CredentialHealthTests {
         let failed = DomainStatus.from(facts, context: context(expiresIn: 10 * 86_400))
         #expect(failed.state == .failed && failed.message?.hasPrefix("permission removed in the tenant") == true, "\(failed.message ?? "")")
         #expect(failed.credential?.warning != nil)
+
+        facts.lastRun = RunRecord(runID: 3, startedAt: now.addingTimeInterval(-20), finishedAt: now.addingTimeInterval(-10), mode: "incremental", state: "halted",
+                                  deletionsPending: 40, deletionLimit: 10)
+        let halted = DomainStatus.from(facts, context: context(expiresIn: -86_400))
+        #expect(halted.state == .halted && halted.message?.contains("--allow-deletes") == true, "\(halted.message ?? "")")
+        #expect(halted.credential?.problem != nil)
     }
 
     @Test("a domain with its own app registration gets the credential under its own client id")
