@@ -456,7 +456,8 @@ struct MonitoringKit {
     /// The metric names StatusRenderer writes, read from its source.
     static func declaredMetrics() throws -> Set<String> {
         let source = try Kit.text("Sources/dirsync/Output/StatusRenderer.swift")
-        return Set(source.matches(of: #/name: "(dirsync_[a-z0-9_]+)"/#).map { String($0.output.1) })
+        // Every gauge is made by `registry.gauge("dirsync_…", labels, help: …)`.
+        return Set(source.matches(of: #/gauge\("(dirsync_[a-z0-9_]+)"/#).map { String($0.output.1) })
     }
 
     /// The README's section about `alert` (from its `### \`alert\`` heading to the next heading).

@@ -121,55 +121,62 @@ enum StatusRenderer {
         for (_, credential) in credentials.sorted(by: { $0.key < $1.key }) {
             let labels = [("client_id", credential.clientID), ("kind", credential.kind.rawValue)]
             if let expiresAt = credential.expiresAt {
-                registry.makeGauge(name: "dirsync_credential_expiry_timestamp_seconds", labels: labels,
+                registry.gauge("dirsync_credential_expiry_timestamp_seconds", labels,
                                    help: "Unix time the app registration's credential expires (certificate notAfter, DIRSYNC_CLIENT_SECRET_EXPIRES_AT, federated token exp).")
                     .set(expiresAt.timeIntervalSince1970)
             }
-            registry.makeGauge(name: "dirsync_credential_problem", labels: labels,
+            registry.gauge("dirsync_credential_problem", labels,
                                help: "1 when the credential cannot be used now (expired, file missing or unreadable), else 0.").set(credential.problem == nil ? 0.0 : 1.0)
         }
         for status in statuses {
             let labels = [("domain", status.domain), ("tenant_id", status.tenantID.uuidString.lowercased())]
             if let maxAgeSeconds, status.enabled {
-                registry.makeGauge(name: "dirsync_domain_max_age_seconds", labels: labels,
+                registry.gauge("dirsync_domain_max_age_seconds", labels,
                                    help: "How old the domain's last success may get before it counts as stale (dirsync status --max-age).").set(maxAgeSeconds)
             }
             for state in DomainStatus.State.allCases {
-                registry.makeGauge(name: "dirsync_domain_state", labels: labels + [("state", state.rawValue)],
+                registry.gauge("dirsync_domain_state", labels + [("state", state.rawValue)],
                                    help: "1 for the domain's current sync state, 0 otherwise.").set(state == status.state ? 1.0 : 0.0)
             }
-            registry.makeGauge(name: "dirsync_domain_enabled", labels: labels, help: "1 when the domain is synced.").set(status.enabled ? 1.0 : 0.0)
+            registry.gauge("dirsync_domain_enabled", labels, help: "1 when the domain is synced.").set(status.enabled ? 1.0 : 0.0)
             if let success = status.lastSuccessAt {
-                registry.makeGauge(name: "dirsync_domain_last_success_timestamp_seconds", labels: labels,
+                registry.gauge("dirsync_domain_last_success_timestamp_seconds", labels,
                                    help: "Unix time of the last successful sync of the domain's tenant.").set(success.timeIntervalSince1970)
             }
             if let duration = status.lastRunDurationSeconds {
-                registry.makeGauge(name: "dirsync_domain_last_run_duration_seconds", labels: labels, help: "Duration of the tenant's last run.").set(duration)
+                registry.gauge("dirsync_domain_last_run_duration_seconds", labels, help: "Duration of the tenant's last run.").set(duration)
             }
             if let run = status.lastRun {
-                registry.makeGauge(name: "dirsync_domain_last_run_objects", labels: labels,
+                registry.gauge("dirsync_domain_last_run_objects", labels,
                                    help: "Objects upserted or deleted by the tenant's last run.").set(Double(run.objectsUpserted + run.objectsDeleted))
-                registry.makeGauge(name: "dirsync_domain_last_run_failed", labels: labels,
+                registry.gauge("dirsync_domain_last_run_failed", labels,
                                    help: "1 when the tenant's last run failed, was interrupted or halted.").set(["failed", "interrupted", "halted"].contains(run.state) ? 1.0 : 0.0)
-                registry.makeGauge(name: "dirsync_domain_last_run_throttled_responses", labels: labels,
+                registry.gauge("dirsync_domain_last_run_throttled_responses", labels,
                                    help: "Responses Graph throttled during the tenant's last run.").set(Double(run.throttled))
             }
-            registry.makeGauge(name: "dirsync_domain_users", labels: labels, help: "Live users whose UPN, mail or a proxy address is in the domain.").set(Double(status.domainUsers))
-            registry.makeGauge(name: "dirsync_tenant_users", labels: labels, help: "Live users of the domain's tenant.").set(Double(status.users))
-            registry.makeGauge(name: "dirsync_tenant_groups", labels: labels, help: "Live groups of the domain's tenant.").set(Double(status.groups))
-            registry.makeGauge(name: "dirsync_tenant_contacts", labels: labels, help: "Live org contacts of the domain's tenant.").set(Double(status.contacts))
-            registry.makeGauge(name: "dirsync_tenant_memberships", labels: labels, help: "Direct memberships of the domain's tenant.").set(Double(status.memberships))
-            registry.makeGauge(name: "dirsync_tenant_unonboarded_email_domains", labels: labels,
+            registry.gauge("dirsync_domain_users", labels, help: "Live users whose UPN, mail or a proxy address is in the domain.").set(Double(status.domainUsers))
+            registry.gauge("dirsync_tenant_users", labels, help: "Live users of the domain's tenant.").set(Double(status.users))
+            registry.gauge("dirsync_tenant_groups", labels, help: "Live groups of the domain's tenant.").set(Double(status.groups))
+            registry.gauge("dirsync_tenant_contacts", labels, help: "Live org contacts of the domain's tenant.").set(Double(status.contacts))
+            registry.gauge("dirsync_tenant_memberships", labels, help: "Direct memberships of the domain's tenant.").set(Double(status.memberships))
+            registry.gauge("dirsync_tenant_unonboarded_email_domains", labels,
                                help: "Verified email domains of the tenant that are not onboarded (mail for them is not covered).").set(Double(status.unonboardedEmailDomains.count))
             if let age = status.cursorAgeSeconds {
-                registry.makeGauge(name: "dirsync_domain_cursor_age_seconds", labels: labels, help: "Age of the oldest stored delta link (Graph keeps about 7 days).").set(age)
+                registry.gauge("dirsync_domain_cursor_age_seconds", labels, help: "Age of the oldest stored delta link (Graph keeps about 7 days).").set(age)
             }
             if let progress = status.progress {
-                registry.makeGauge(name: "dirsync_domain_progress_objects", labels: labels, help: "Objects processed by the running sync.").set(Double(progress.objects))
+                registry.gauge("dirsync_domain_progress_objects", labels, help: "Objects processed by the running sync.").set(Double(progress.objects))
             }
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension PrometheusCollectorRegistry {
+    /// A gauge by its whole name (no namespace or unit parts), with its labels and help text.
+    fileprivate func gauge(_ name: String, _ labels: [(String, String)], help: String) -> Gauge {
+        makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
     }
 }
