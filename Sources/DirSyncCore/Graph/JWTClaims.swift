@@ -7,7 +7,7 @@ public enum JWTClaims {
     /// The payload of a compact JWT as a JSON object; `nil` when `token` is not one.
     public static func payload(of token: String) -> [String: Any]? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let bytes = decodeBase64URL(parts[1]) else { return nil }
+        guard parts.count == 3, let bytes = Base64URL.decode(String(parts[1])) else { return nil }
         return JSONValue.object(bytes)
     }
 
@@ -17,11 +17,5 @@ public enum JWTClaims {
         if let seconds = JSONValue.int(exp) { return Date(timeIntervalSince1970: TimeInterval(seconds)) }
         if let seconds = exp as? Double { return Date(timeIntervalSince1970: seconds) }
         return nil
-    }
-
-    static func decodeBase64URL(_ text: Substring) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map { Array($0) }
     }
 }
