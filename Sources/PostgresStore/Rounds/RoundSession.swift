@@ -33,19 +33,44 @@ struct RoundSession: Sendable {
     /// When this transaction completes the resource's first round: queues the snapshot events and,
     /// for groups, builds the tenant's nesting closure.
     func completeFirstRound(on tx: PostgresConnection) async throws {
+        guard try await tx.query("SELECT directory.loading_first_round() AS first", name: "first round?").first?.bool("first") == true else { return }
         try await tx.execute("""
             SELECT directory.queue_snapshot(\(tenantID), e) FROM unnest(\(entities)::text[]) AS e
-            WHERE directory.loading_first_round()
             """, name: "snapshot the change feed")
-        if resource == .groups {
-            try await tx.execute("""
-                SELECT directory.rebuild_group_ancestors(\(tenantID)) WHERE directory.loading_first_round()
-                """, name: "build the nesting closure")
-        }
-        guard try await tx.query("SELECT directory.loading_first_round() AS first", name: "first round?").first?.bool("first") == true else { return }
+        if resource == .groups { try await buildNestingClosure(on: tx) }
         // A first round just filled the tables: later rounds' merges are planned on fresh statistics,
         // not on the empty tables autovacuum last saw.
         try await tx.execute(SQL(unsafeSQL: "ANALYZE directory.\(resource.rawValue)"), name: "analyze \(resource.rawValue)")
         if resource == .groups { try await tx.execute("ANALYZE directory.group_members", name: "analyze memberships") }
     }
+
+    /// The tenant's whole nesting closure, computed from its nested memberships (``NestingClosure``,
+    /// the same rules as `directory.rebuild_group_ancestors`) and copied in, in the primary key's order,
+    /// a bounded chunk at a time.
+    private func buildNestingClosure(on tx: PostgresConnection) async throws {
+        let edges = try await tx.query("""
+            SELECT m.member_id AS child, m.group_id AS parent
+            FROM directory.group_members m
+            JOIN directory.groups c ON c.tenant_id = m.tenant_id AND c.id = m.member_id AND c.deleted_at IS NULL
+            JOIN directory.groups p ON p.tenant_id = m.tenant_id AND p.id = m.group_id AND p.deleted_at IS NULL
+            WHERE m.tenant_id = \(tenantID) AND m.member_type = 'group' AND m.member_id <> m.group_id
+            """, name: "nesting edges")
+        let closure = NestingClosure(edges: try edges.map { (child: try $0.uuid("child"), parent: try $0.uuid("parent")) })
+        try await tx.execute("DELETE FROM directory.group_ancestors WHERE tenant_id = \(tenantID)", name: "forget the nesting closure")
+        let copy: SQL = "COPY directory.group_ancestors (tenant_id, group_id, ancestor_id, depth) FROM STDIN"
+        var rows = CopyBuffer(reservingCapacity: Self.closureChunkBytes + 4096)
+        for (group, ancestors) in closure.groupsWithAncestors {
+            for ancestor in ancestors {
+                rows.append(tenantID); rows.append(group); rows.append(ancestor.id); rows.append(ancestor.depth); rows.endRow()
+            }
+            if rows.bytes.count >= Self.closureChunkBytes {
+                _ = try await tx.copyIn(copy, buffer: rows)
+                rows = CopyBuffer(reservingCapacity: Self.closureChunkBytes + 4096)
+            }
+        }
+        if !rows.isEmpty { _ = try await tx.copyIn(copy, buffer: rows) }
+    }
+
+    /// Bytes of closure rows per COPY: bounds what the build holds, whatever the tenant's nesting.
+    static let closureChunkBytes = 256 * 1024
 }
