@@ -4,6 +4,7 @@
 //
 // Layout (a concern is found by its folder name):
 //   CCurl, CLibPQ, COpenSSL   system C libraries from Debian, wrapped by module map + shim header
+//   CAllocator                glibc's allocator tunables (mallopt), for the dirsync executable
 //   BlockingCalls             the dedicated-thread bridge every blocking C call goes through
 //   DirSyncCore               decisions as values (round and tenant state machines, planners, field tables,
 //                             status, policies) and the executors that carry them out through its Ports;
@@ -41,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CAllocator"),
 
         // MARK: Shared infrastructure
         .target(name: "BlockingCalls", swiftSettings: strictSettings),
@@ -102,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "dirsync",
             dependencies: [
-                "DirSyncCore", "GraphHTTP", "PostgresStore", "DirSyncMigrations",
+                "DirSyncCore", "GraphHTTP", "PostgresStore", "DirSyncMigrations", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

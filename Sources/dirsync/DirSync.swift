@@ -25,6 +25,7 @@ struct DirSync: AsyncParsableCommand {
 @main
 enum DirSyncMain {
     static func main() async {
+        AllocatorTuning.apply(.current())
         let command: any ParsableCommand
         do {
             command = try DirSync.parseAsRoot()
