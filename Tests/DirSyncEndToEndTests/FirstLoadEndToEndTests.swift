@@ -54,8 +54,11 @@ struct FirstLoadEndToEndTests {
             // A change just before the load, seen late by the lists; the safety wait covers it.
             try await h.sim.configure(tenant: tenant, ["listLagMillis": 300])
             try await h.sim.mutate(tenant: tenant, operations: try await Self.changes(h, tenant: tenant, seed: 1))
-            // Twice the tenant changes while graph-sim holds a users list page of the load.
-            try await h.sim.pause(after: 8, pathPrefix: "/v1.0/users")
+            // Twice the tenant changes while graph-sim holds the load mid-way: first every Graph request
+            // after the load's eighth (its streams are all still to come), then a groups delta page. Holding
+            // everything the first time keeps the groups streams from finishing while the test mutates,
+            // so the second hold always has its twelve requests to let through.
+            try await h.sim.pause(after: 8)
             let run = try h.start(["run", "--first-load", "parallel", "--first-load-wait", "1s"])
             try await h.sim.waitUntilPaused(run)
             try await h.sim.mutate(tenant: tenant, operations: try await Self.changes(h, tenant: tenant, seed: 2))
