@@ -259,6 +259,53 @@ struct ReadModelTests {
         }
     }
 
+    private func allAddresses(_ connection: PostgresConnection) async throws -> [String] {
+        try await connection.query("""
+            SELECT object_type || ' ' || object_id::text || ' ' || address || '=' || source AS a FROM directory.addresses
+            WHERE tenant_id = \(tenant) ORDER BY 1
+            """).map { try $0.string("a") }
+    }
+
+    /// Users and contacts of every address shape, a deleted one, and an update that changes addresses.
+    private func addressRows(_ connection: PostgresConnection) async throws {
+        try await connection.execute("""
+            INSERT INTO directory.users (tenant_id, id, user_principal_name, mail, proxy_addresses, other_mails, deleted_at) VALUES
+              (\(tenant), \(id(1)), 'Ann@Contoso.example', 'ann.lee@contoso.example', ARRAY['SMTP:ann.lee@contoso.example', 'smtp:ann@fabrikam.example', 'SIP:ann@contoso.example'], ARRAY['ann@gmail.example'], NULL),
+              (\(tenant), \(id(2)), 'bo@contoso.example', NULL, NULL, NULL, NULL),
+              (\(tenant), \(id(3)), 'gone@contoso.example', 'gone@contoso.example', NULL, NULL, now())
+            """)
+        try await connection.execute("UPDATE directory.users SET mail = 'bo.chen@contoso.example' WHERE tenant_id = \(tenant) AND id = \(id(2))")
+        try await connection.execute("""
+            INSERT INTO directory.contacts (tenant_id, id, mail, proxy_addresses) VALUES
+              (\(tenant), \(id(10)), 'Partner@Vendor.example', ARRAY['SMTP:partner@vendor.example', 'smtp:p@vendor.example'])
+            """)
+    }
+
+    @Test("a first round of users and contacts leaves the addresses alone page by page; completing it builds exactly what the triggers keep")
+    func firstRoundBuildsAddressesAtTheEnd() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await connection.execute("BEGIN")
+            try await addressRows(connection)
+            let kept = try await allAddresses(connection)
+            try await connection.execute("ROLLBACK")
+            #expect(kept.count == 8, "\(kept)")
+
+            try await connection.execute("BEGIN")
+            try await connection.execute("SELECT set_config('dirsync.feed', 'snapshot', true)")
+            try await addressRows(connection)
+            #expect(try await allAddresses(connection).isEmpty, "a first round's pages write no addresses")
+            try await RoundSession(tenantID: tenant, resource: .users, runID: nil).completeFirstRound(on: connection)
+            try await RoundSession(tenantID: tenant, resource: .contacts, runID: nil).completeFirstRound(on: connection)
+            let built = try await allAddresses(connection)
+            try await connection.execute("COMMIT")
+            #expect(built == kept)
+            // Once complete, later rounds keep them row by row again.
+            try await connection.execute("UPDATE directory.users SET deleted_at = now() WHERE tenant_id = \(tenant) AND id = \(id(1))")
+            #expect(try await allAddresses(connection).count == kept.count - 4)
+        }
+    }
+
     @Test("directory_reader runs every function and reads the contract, and is refused on writes and on the bookkeeping tables")
     func readerRole() async throws {
         try await TestDatabase.with { database in
@@ -281,7 +328,8 @@ struct ReadModelTests {
                 for refused in ["SELECT * FROM directory.sync_runs", "SELECT * FROM directory.sync_cursors", "SELECT * FROM directory.schema_migrations",
                                 "INSERT INTO directory.users (tenant_id, id) VALUES (gen_random_uuid(), gen_random_uuid())",
                                 "UPDATE directory.groups SET display_name = 'x'", "DELETE FROM directory.addresses",
-                                "SELECT directory.refresh_group_ancestors(gen_random_uuid(), '{}')"] {
+                                "SELECT directory.refresh_group_ancestors(gen_random_uuid(), '{}')",
+                                "SELECT directory.rebuild_addresses(gen_random_uuid(), 'user')"] {
                     do {
                         _ = try await reader.query(SQL(unsafeSQL: refused))
                         Issue.record("directory_reader was allowed: \(refused)")
