@@ -58,7 +58,7 @@ public struct GraphRuntime: Sendable {
     /// - Throws: ``DirSyncCore/GraphError`` with code `configuration` (for example an unreadable certificate).
     public static func make(_ settings: GraphRuntimeSettings, version: String, deadline: Date? = nil, retryPolicy: RetryPolicy = RetryPolicy(),
                             logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler(),
-                            time: any TimeSource = SystemTimeSource()) throws -> GraphRuntime {
+                            time: any TimeSource = SystemTimeSource()) async throws -> GraphRuntime {
         let configuration = settings.credentials
         let transport = CurlTransport(configuration: .init(connections: max(1, connections), caFile: settings.caFile), profiler: profiler)
         let material: CredentialMaterial
@@ -66,7 +66,7 @@ public struct GraphRuntime: Sendable {
         case .secret(let secret):
             material = .secret(secret)
         case .certificate(let path):
-            material = .certificate(try OpenSSLAssertionSigner(pemFile: path, password: settings.certificatePassword?.value))
+            material = .certificate(try await OpenSSLAssertionSigner.load(pemFile: path, password: settings.certificatePassword?.value))
         case .federatedTokenFile(let path):
             material = .federatedTokenFile(path: path, reader: FileCredentialReader())
         }

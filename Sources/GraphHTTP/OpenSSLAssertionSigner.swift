@@ -1,3 +1,4 @@
+import BlockingCalls
 import COpenSSL
 import DirSyncCore
 import Foundation
@@ -24,6 +25,14 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
     ///   - path: `AZURE_CLIENT_CERTIFICATE_PATH`.
     ///   - password: `AZURE_CLIENT_CERTIFICATE_PASSWORD` for an encrypted key.
     /// - Throws: ``DirSyncCore/GraphError`` with code `configuration`.
+    /// Loads the certificate and key from a PEM file on a thread of its own: the file read and
+    /// libcrypto's parsing stay off Swift's cooperative pool.
+    public static func load(pemFile path: String, password: String? = nil) async throws -> OpenSSLAssertionSigner {
+        let worker = BlockingWorker(name: "dirsync-certificate")
+        defer { worker.shutdown() }
+        return try await worker.run { try OpenSSLAssertionSigner(pemFile: path, password: password) }
+    }
+
     public convenience init(pemFile path: String, password: String? = nil) throws {
         let pem: Data
         do {
@@ -84,7 +93,15 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
         EVP_PKEY_free(key)
     }
 
-    public func signPS256(_ message: [UInt8]) throws -> [UInt8] {
+    /// Signs on a thread of its own: libcrypto's RSA work stays off Swift's cooperative pool.
+    public func signPS256(_ message: [UInt8]) async throws -> [UInt8] {
+        let worker = BlockingWorker(name: "dirsync-sign")
+        defer { worker.shutdown() }
+        return try await worker.run { try self.sign(message) }
+    }
+
+    /// Signs on the calling thread.
+    func sign(_ message: [UInt8]) throws -> [UInt8] {
         try lock.withLock {
             ERR_clear_error()
             defer { ERR_clear_error() }
@@ -123,11 +140,18 @@ public final class OpenSSLAssertionSigner: AssertionSigner, @unchecked Sendable 
     }
 }
 
-/// Reads credential files (the workload-identity token) from disk, afresh on every call.
+/// Reads credential files (the workload-identity token) from disk, afresh on every call, on a thread
+/// of its own: the file read stays off Swift's cooperative pool.
 public struct FileCredentialReader: CredentialFileReader {
     public init() {}
 
-    public func read(path: String) throws -> String {
+    public func read(path: String) async throws -> String {
+        let worker = BlockingWorker(name: "dirsync-credential-file")
+        defer { worker.shutdown() }
+        return try await worker.run { try Self.readNow(path: path) }
+    }
+
+    static func readNow(path: String) throws -> String {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {

@@ -19,7 +19,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("a client secret gets a token and pages full users and groups rounds that match the truth")
     func clientSecretRound() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let users = try await DeltaRound.collect(tenant, .users)
             let groups = try await DeltaRound.collect(tenant, .groups)
@@ -43,7 +43,7 @@ struct GraphClientAgainstSimulatorTests {
         try await SimulatorHarness.with { sim in
             let registered = try RegisteredCertificate(pem: certificatePEM)
             try sim.simulator.withTenant(0) { $0.apps[0].certificates = [registered] }
-            let runtime = try sim.runtime(.certificate(path: combinedPath), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.certificate(path: combinedPath), logger: RecordingLog().logger)
             guard case .certificate = runtime.configuration.credential else {
                 Issue.record("expected a certificate credential, got \(runtime.configuration.credential)")
                 return
@@ -63,7 +63,7 @@ struct GraphClientAgainstSimulatorTests {
         try TestCredentials.federatedJWT(issuer: Self.issuer, subject: Self.subject).write(toFile: file, atomically: true, encoding: .utf8)
         try await SimulatorHarness.with { sim in
             try sim.simulator.withTenant(0) { $0.apps[0].federated = [FederatedCredential(issuer: Self.issuer, subject: Self.subject)] }
-            let runtime = try sim.runtime(.federatedTokenFile(path: file), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.federatedTokenFile(path: file), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let users = try await DeltaRound.collect(tenant, .users)
             #expect(users.userIDs == sim.liveUserIDs)
@@ -98,7 +98,7 @@ struct GraphClientAgainstSimulatorTests {
         // 840 s, past the first token's 600 s, which the client must renew 10 % early, never after a 401.
         try await SimulatorHarness.with(pageSize: 12, configure: { $0.tokenLifetime = 600 }) { sim in
             let clock = sim.clock
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let started = clock.now()
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { _ in clock.advance(30) }
             #expect(clock.now().timeIntervalSince(started) > 600, "the round must outlive the first token")
@@ -115,7 +115,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("a 401 for an expired token mid-round renews the token once and the round completes")
     func tokenExpiryFault() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                 if page == 2 { try sim.addFaults(#"{"kind":"tokenExpiry","pathPrefix":"/v1.0/users/delta"}"#) }
             }
@@ -133,7 +133,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("tenant discovery turns a verified domain into the tenant GUID through the OpenID configuration")
     func discovery() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let expected = try #require(UUID(uuidString: sim.tenant.id))
             for domain in ["tenant1-verified.example", "TENANT1.onmicrosoft.com"] {
                 let found = try await runtime.client.discoverTenant(domain: domain)
@@ -147,7 +147,7 @@ struct GraphClientAgainstSimulatorTests {
     @Test("domain(name:) reports the verified and the unverified generated domains as such")
     func domains() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             let verified = try await tenant.domain(name: "tenant1-verified.example")
             let unverified = try await tenant.domain(name: "tenant1-unverified.example")

@@ -41,7 +41,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("an app that is not installed in the tenant is appNotInTenant (AADSTS700016), fix: admin consent")
     func appNotInTenant() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), clientID: "99999999-8888-7777-6666-555555555555",
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), clientID: "99999999-8888-7777-6666-555555555555",
                                           logger: RecordingLog().logger)
             let error = await expectError(.appNotInTenant, fixMentions: "grant admin consent") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
@@ -53,7 +53,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("a wrong client secret is invalidClientSecret (AADSTS7000215), fix: AZURE_CLIENT_SECRET; one token request only")
     func badSecret() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret("not-the-secret")), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret("not-the-secret")), logger: RecordingLog().logger)
             let error = await expectError(.invalidClientSecret, fixMentions: "AZURE_CLIENT_SECRET") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
             }
@@ -72,7 +72,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
             let certificate = try RegisteredCertificate(pem: registered.certificatePEM)
             try sim.simulator.withTenant(0) { $0.apps[0].certificates = [certificate] }
-            let runtime = try sim.runtime(.certificate(path: other.combinedPath), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.certificate(path: other.combinedPath), logger: RecordingLog().logger)
             let error = await expectError(.invalidCertificate, fixMentions: "AZURE_CLIENT_CERTIFICATE_PATH") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
             }
@@ -92,7 +92,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
             try sim.simulator.withTenant(0) {
                 $0.apps[0].federated = [FederatedCredential(issuer: "https://oidc.e2e.example/clusters/one/", subject: "system:serviceaccount:dirsync:dirsync")]
             }
-            let runtime = try sim.runtime(.federatedTokenFile(path: file), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.federatedTokenFile(path: file), logger: RecordingLog().logger)
             let error = await expectError(.federatedCredentialMismatch, fixMentions: "issuer") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
             }
@@ -103,7 +103,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("a tenant id the cloud does not know is unknownTenant (AADSTS90002), fix: check the tenant id")
     func unknownTenant() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let error = await expectError(.unknownTenant, fixMentions: "tenant id") {
                 try await firstUsersPage(runtime, tenant: "0badc0de-0000-4000-8000-000000000000")
             }
@@ -114,7 +114,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     @Test("discovering an unknown or unverified domain is unknownDomain, fix: check the spelling and the domain")
     func unknownDomain() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             for domain in ["nobody-here.example", "tenant1-unverified.example"] {
                 let error = await expectError(.unknownDomain, fixMentions: "spelling") {
                     _ = try await runtime.client.discoverTenant(domain: domain)
@@ -128,7 +128,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     func consentMissing() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
             try sim.configureTenant(#"{"consent":false}"#)
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let error = await expectError(.permissionMissing, fixMentions: "grant admin consent") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
             }
@@ -141,7 +141,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     func permissionMissing() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
             try sim.configureTenant(#"{"permissions":["Organization.Read.All"]}"#)
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let error = await expectError(.permissionMissing, fixMentions: "User.Read.All") {
                 try await firstUsersPage(runtime, tenant: sim.tenant.id)
             }
@@ -158,7 +158,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
           arguments: ["gone410", "badRequest400", "expired"])
     func resyncRequired(_ variant: String) async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let client = runtime.client.tenant(sim.tenant.id)
             let round = try await DeltaRound.collect(client, .users)
             switch variant {
@@ -191,7 +191,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     func throttledBeyondDeadline() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
             let clock = sim.clock
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(5),
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(5),
                                           logger: RecordingLog().logger)
             try sim.addFaults(#"{"kind":"throttle","pathPrefix":"/v1.0/users/delta","probability":1,"retryAfter":"30"}"#)
             let error = await expectError(.throttledBeyondDeadline, fixMentions: "next run") {
@@ -208,7 +208,7 @@ struct GraphClientErrorsAgainstSimulatorTests {
     func tokenThrottledBeyondDeadline() async throws {
         try await SimulatorHarness.with(users: 10, groups: 2) { sim in
             let clock = sim.clock
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(3),
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), deadline: clock.now().addingTimeInterval(3),
                                           logger: RecordingLog().logger)
             try sim.addFaults(#"{"kind":"throttle","pathPrefix":"/\#(sim.tenant.id)/oauth2/v2.0/token","retryAfter":"8"}"#)
             let error = await expectError(.throttledBeyondDeadline, fixMentions: "next run") {

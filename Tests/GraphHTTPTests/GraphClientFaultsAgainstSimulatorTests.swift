@@ -57,7 +57,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     func faultyRound(_ scenario: Scenario) async throws {
         try await SimulatorHarness.with { sim in
             let clock = sim.clock
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let users = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                 if page == 1 { try sim.addFaults(scenario.faults) }
             }
@@ -80,7 +80,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     func retryAfterSpacing() async throws {
         try await SimulatorHarness.with(users: 50, groups: 2) { sim in
             let clock = sim.clock
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             let tenant = runtime.client.tenant(sim.tenant.id)
             try sim.addFaults(#"{"faults":[{"kind":"throttle","pathPrefix":"/v1.0/users/delta","retryAfter":"0.6"},"#
                 + #"{"kind":"throttle","pathPrefix":"/v1.0/users/delta","retryAfter":"0.2"}]}"#)
@@ -99,7 +99,7 @@ struct GraphClientFaultsAgainstSimulatorTests {
     @Test("a nextLink naming another host is refused as foreignLink and no token reaches that host")
     func foreignNextLink() async throws {
         try await SimulatorHarness.with { sim in
-            let runtime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
+            let runtime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: RecordingLog().logger)
             do {
                 _ = try await DeltaRound.collect(runtime.client.tenant(sim.tenant.id), .users) { page in
                     if page == 1 { try sim.addFaults(#"{"kind":"foreignNextLink","pathPrefix":"/v1.0/users/delta"}"#) }

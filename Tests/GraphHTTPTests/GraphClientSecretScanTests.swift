@@ -69,7 +69,7 @@ struct GraphClientSecretScanTests {
             let tap = TapTransport()
 
             // Client secret, wired by GraphClient.make as in production.
-            let secretRuntime = try sim.runtime(.secret(Secret(sim.clientSecret)), logger: log.logger)
+            let secretRuntime = try await sim.runtime(.secret(Secret(sim.clientSecret)), logger: log.logger)
             try await Self.faultyRound(secretRuntime.client, sim)
             errorTexts.append("\(secretRuntime.configuration)")
             // A debugger or crash report may dump the whole runtime, token cache included.
@@ -82,7 +82,7 @@ struct GraphClientSecretScanTests {
             try await Self.faultyRound(Self.client(.federatedTokenFile(path: tokenFile, reader: FileCredentialReader()), sim, tap, log), sim)
 
             // Credential failures: their texts are scanned too.
-            let wrong = try sim.runtime(.secret(Secret(wrongSecret)), logger: log.logger)
+            let wrong = try await sim.runtime(.secret(Secret(wrongSecret)), logger: log.logger)
             errorTexts += await Self.failureTexts(wrong.client, sim)
             errorTexts += await Self.failureTexts(try Self.client(.certificate(try OpenSSLAssertionSigner(pemFile: unregistered.combinedPath)), sim, tap, log), sim)
             try badFederated.write(toFile: tokenFile, atomically: true, encoding: .utf8)

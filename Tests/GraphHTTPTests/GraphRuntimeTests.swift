@@ -10,20 +10,20 @@ struct GraphRuntimeTests {
     private let clientID = "11111111-2222-3333-4444-555555555555"
 
     @Test("a secret configuration yields a client bound to the configured Graph host")
-    func secret() throws {
+    func secret() async throws {
         let credentials = GraphCredentialConfiguration(clientID: clientID, credential: .secret(Secret("hunter2")),
                                                        endpoints: GraphEndpoints(graphBaseURL: "http://127.0.0.1:9", authorityHost: "http://127.0.0.1:9"))
-        let runtime = try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
+        let runtime = try await GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
         #expect(runtime.client.tenant("t").initialDeltaURL(.users).hasPrefix("http://127.0.0.1:9/v1.0/users/delta"))
         #expect(runtime.tokens.defaultClientID == clientID)
         #expect(!"\(runtime.configuration)".contains("hunter2"))
     }
 
     @Test("a certificate path that does not exist fails at start-up with a configuration error naming it")
-    func missingCertificate() {
+    func missingCertificate() async {
         do {
             let credentials = GraphCredentialConfiguration(clientID: clientID, credential: .certificate(path: "/nonexistent/dirsync.pem"))
-            _ = try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
+            _ = try await GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "0.1", logger: logger)
             Issue.record("expected a configuration error")
         } catch let error as GraphError {
             #expect(error.code == .configuration)

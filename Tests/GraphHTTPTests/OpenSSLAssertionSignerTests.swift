@@ -42,13 +42,13 @@ struct OpenSSLAssertionSignerTests {
     }
 
     @Test("the signature is PS256 and verifies with the certificate's public key; x5t#S256 matches openssl's fingerprint", arguments: [false, true])
-    func signAndVerify(traditionalKey: Bool) throws {
+    func signAndVerify(traditionalKey: Bool) async throws {
         let (dir, pem) = try Self.makeCertificate(traditionalKey: traditionalKey)
         defer { try? FileManager.default.removeItem(at: dir) }
         if traditionalKey { #expect(try String(contentsOfFile: pem, encoding: .utf8).contains("BEGIN RSA PRIVATE KEY")) }
         let signer = try OpenSSLAssertionSigner(pemFile: pem)
         let message = Array("header.claims".utf8)
-        let signature = try signer.signPS256(message)
+        let signature = try await signer.signPS256(message)
         #expect(signature.count == 256)
 
         let messagePath = dir.appendingPathComponent("msg").path, signaturePath = dir.appendingPathComponent("sig").path
@@ -75,11 +75,11 @@ struct OpenSSLAssertionSignerTests {
     }
 
     @Test("a full assertion built in the core with the real signer verifies")
-    func assertionVerifies() throws {
+    func assertionVerifies() async throws {
         let (dir, pem) = try Self.makeCertificate()
         defer { try? FileManager.default.removeItem(at: dir) }
         let signer = try OpenSSLAssertionSigner(pemFile: pem)
-        let jwt = try ClientAssertionBuilder().assertion(clientID: "c", audience: "https://login.microsoftonline.com/t/oauth2/v2.0/token", now: Date(), signer: signer).value
+        let jwt = try await ClientAssertionBuilder().assertion(clientID: "c", audience: "https://login.microsoftonline.com/t/oauth2/v2.0/token", now: Date(), signer: signer).value
         let parts = jwt.split(separator: ".").map(String.init)
         let signature = try #require(Base64URL.decode(parts[2]))
         let messagePath = dir.appendingPathComponent("msg").path, signaturePath = dir.appendingPathComponent("sig").path

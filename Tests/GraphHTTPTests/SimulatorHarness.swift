@@ -74,10 +74,10 @@ final class SimulatorHarness: Sendable {
     /// A production client built by `GraphRuntime.make`, with Graph and the identity platform both at the simulator.
     /// - Parameter time: the client's clock; the simulator's ``clock`` when `nil`.
     func runtime(_ credential: ClientCredential, clientID: String? = nil, deadline: Date? = nil, time: (any TimeSource)? = nil,
-                 logger: Logger) throws -> GraphRuntime {
+                 logger: Logger) async throws -> GraphRuntime {
         let credentials = GraphCredentialConfiguration(clientID: clientID ?? self.clientID, credential: credential,
                                                        endpoints: GraphEndpoints(graphBaseURL: baseURL, authorityHost: baseURL))
-        return try GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "e2e", deadline: deadline,
+        return try await GraphRuntime.make(GraphRuntimeSettings(credentials: credentials), version: "e2e", deadline: deadline,
                                      retryPolicy: Self.fastRetries, logger: logger, time: time ?? clock)
     }
 

@@ -20,13 +20,13 @@ public struct ClientAssertionBuilder: Sendable {
     ///   - jti: the unique id (a fresh UUID by default).
     ///   - signer: signs with the certificate's private key.
     /// - Throws: the signer's error.
-    public func assertion(clientID: String, audience: String, now: Date, jti: UUID = UUID(), signer: any AssertionSigner) throws -> Secret {
+    public func assertion(clientID: String, audience: String, now: Date, jti: UUID = UUID(), signer: any AssertionSigner) async throws -> Secret {
         let issued = Int(now.timeIntervalSince1970)
         let header = "{\"alg\":\"PS256\",\"typ\":\"JWT\",\"x5t#S256\":\(JSONText.string(signer.certificateThumbprintSHA256))}"
         let claims = "{\"aud\":\(JSONText.string(audience)),\"iss\":\(JSONText.string(clientID)),\"sub\":\(JSONText.string(clientID)),"
             + "\"jti\":\(JSONText.string(jti.uuidString.lowercased())),\"nbf\":\(issued),\"iat\":\(issued),\"exp\":\(issued + Int(lifetime))}"
         let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(claims.utf8))
-        let signature = try signer.signPS256(Array(signingInput.utf8))
+        let signature = try await signer.signPS256(Array(signingInput.utf8))
         return Secret(signingInput + "." + Base64URL.encode(signature))
     }
 }

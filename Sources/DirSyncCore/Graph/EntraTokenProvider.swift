@@ -154,10 +154,10 @@ public final class EntraTokenProvider: AccessTokenSource {
                                      message: "the client certificate of application \(key.clientID) expired on \(CredentialHealth.format(notAfter)) (its notAfter)",
                                      fix: "create a new certificate, upload it to the app registration (Certificates & secrets) and point AZURE_CLIENT_CERTIFICATE_PATH at it")
                 }
-                let assertion = try assertions.assertion(clientID: key.clientID, audience: url, now: time.now(), signer: signer)
+                let assertion = try await assertions.assertion(clientID: key.clientID, audience: url, now: time.now(), signer: signer)
                 body = TokenRequest.assertionBody(clientID: key.clientID, scope: scope, assertion: assertion)
             case .federatedTokenFile(let path, let reader):
-                let text = try reader.read(path: path).trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = try await reader.read(path: path).trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !text.isEmpty else {
                     throw GraphError(code: .configuration, message: "the federated token file \(path) is empty",
                                      fix: "check the azure-identity-token volume mount and AZURE_FEDERATED_TOKEN_FILE")

@@ -31,7 +31,7 @@ public protocol AssertionSigner: Sendable {
     /// base64url of the SHA-256 of the certificate's DER encoding, for the JWT header `x5t#S256`.
     var certificateThumbprintSHA256: String { get }
     /// The RSA-PSS SHA-256 (PS256) signature of `message`.
-    func signPS256(_ message: [UInt8]) throws -> [UInt8]
+    func signPS256(_ message: [UInt8]) async throws -> [UInt8]
     /// The certificate's `notAfter`, when known: token requests stop once it has passed.
     var certificateNotAfter: Date? { get }
 }
@@ -43,5 +43,5 @@ extension AssertionSigner {
 /// Reads a small credential file, such as the Kubernetes projected service-account token.
 public protocol CredentialFileReader: Sendable {
     /// The file's contents, read afresh on every call (the kubelet rotates the file).
-    func read(path: String) throws -> String
+    func read(path: String) async throws -> String
 }

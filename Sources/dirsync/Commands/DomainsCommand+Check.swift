@@ -40,7 +40,7 @@ extension DomainsCommand {
             let logger = global.makeLogger()
             let names = try domains.map(DomainName.normalize)
             let configuration = try global.configuration(cloud: graph.cloud)
-            let runtime = try configuration.graphRuntime(logger: logger)
+            let runtime = try await configuration.graphRuntime(logger: logger)
             let checker = DomainChecker(client: runtime.client, tokens: runtime.tokens, logger: logger)
             // The check works before a database exists; with DATABASE_URL it reads and records onboarded domains.
             let results = if configuration.databaseURLIsSet {

@@ -102,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try global.configuration(cloud: graph.cloud, userProperties: userProperties, groupProperties: groupProperties)
         let profiler = configuration.profile ? CPUTimeProfiler() : nil
         // Each tenant runs its rounds side by side, each with a request in flight, plus token requests.
-        let runtime = try configuration.graphRuntime(logger: logger, connections: 3 * concurrency + 1, profiler: profiler ?? NoProfiler())
+        let runtime = try await configuration.graphRuntime(logger: logger, connections: 3 * concurrency + 1, profiler: profiler ?? NoProfiler())
         let records = try await configuration.withDatabase(logger: logger) { try await PostgresDomainStore(connection: $0).list() }
         let selection = try selection()
         var options = RoundOptions(forceFull: full, dryRun: dryRun, deletionGuard: DeletionGuard(fixedLimit: maxDeletions, allowDeletes: allowDeletes))

@@ -38,9 +38,9 @@ struct TenantOptions: ParsableArguments {
 extension Configuration {
     /// The production Graph wiring for commands that get tokens; a missing or bad credential exits 2.
     /// - Parameter connections: concurrent transfers (see ``GraphRuntime/make(_:version:deadline:retryPolicy:logger:connections:profiler:)``).
-    func graphRuntime(logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler()) throws -> GraphRuntime {
+    func graphRuntime(logger: Logger, connections: Int = 3, profiler: any Profiler = NoProfiler()) async throws -> GraphRuntime {
         do {
-            return try GraphRuntime.make(try graphSettings(), version: DirSync.version, logger: logger, connections: connections, profiler: profiler)
+            return try await GraphRuntime.make(try graphSettings(), version: DirSync.version, logger: logger, connections: connections, profiler: profiler)
         } catch let error as ConfigurationError {
             throw CommandFailure.configuration(error.description)
         } catch let error as GraphError {

@@ -7,7 +7,7 @@ import Testing
 /// A signer that "signs" by hashing, so tests can check what was signed.
 struct DigestSigner: AssertionSigner {
     var certificateThumbprintSHA256 = "dGh1bWJwcmludA"
-    func signPS256(_ message: [UInt8]) throws -> [UInt8] { SHA256.digest(message) }
+    func signPS256(_ message: [UInt8]) async throws -> [UInt8] { SHA256.digest(message) }
 }
 
 /// A credential file that changes on each read, like a rotated projected token.
@@ -74,11 +74,11 @@ struct TokenTests {
     }
 
     @Test("the certificate assertion is a PS256 JWT with x5t#S256, aud = token URL, iss = sub = client, fresh jti, exp ≤ 10 min")
-    func assertionStructure() throws {
+    func assertionStructure() async throws {
         let now = Date(timeIntervalSince1970: 1_750_000_000)
         let jti = UUID()
         let aud = "https://login.microsoftonline.com/tenant/oauth2/v2.0/token"
-        let jwt = try ClientAssertionBuilder().assertion(clientID: clientID, audience: aud, now: now, jti: jti, signer: DigestSigner()).value
+        let jwt = try await ClientAssertionBuilder().assertion(clientID: clientID, audience: aud, now: now, jti: jti, signer: DigestSigner()).value
         let parts = jwt.split(separator: ".").map(String.init)
         try #require(parts.count == 3)
         let headerBytes = try #require(Base64URL.decode(parts[0]))
