@@ -176,7 +176,10 @@ struct JSONSpanScanner {
     /// Skips a string at `position` (its opening quote), checking escapes and UTF-8.
     private mutating func skipString() throws(Invalid) {
         position += 1
-        while position < bytes.count {
+        while true {
+            // Most of a page is plain ASCII inside strings: pass it eight bytes at a time.
+            while bytes.count - position >= 8, !Self.endsPlainRun(word(at: position)) { position += 8 }
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
@@ -210,6 +213,29 @@ struct JSONSpanScanner {
             }
         }
         throw Invalid()
+    }
+
+    /// The eight bytes at `index` as one word (any alignment).
+    @inline(__always)
+    private func word(at index: Int) -> UInt64 {
+        UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)
+    }
+
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any of the eight bytes packed in `word` ends a run of plain string bytes: a quote, a
+    /// backslash, a control character (below 0x20) or a byte of a multi-byte UTF-8 sequence. Each test
+    /// is the classic bit trick for "some byte is zero" (or "below n"): exact for the question "any?",
+    /// which is all this asks, whatever the byte order of the load.
+    @inline(__always)
+    static func endsPlainRun(_ word: UInt64) -> Bool {
+        let quote = word ^ (lowBits &* 0x22)
+        let backslash = word ^ (lowBits &* 0x5C)
+        let hasQuote = (quote &- lowBits) & ~quote
+        let hasBackslash = (backslash &- lowBits) & ~backslash
+        let hasControl = (word &- lowBits &* 0x20) & ~word
+        return (hasQuote | hasBackslash | hasControl | word) & highBits != 0
     }
 
     private mutating func hex4() throws(Invalid) -> UInt32 {
@@ -261,7 +287,8 @@ struct JSONSpanScanner {
     /// string's UTF-8 exactly); `nil` when it has escapes.
     func rawStringBytes(_ span: JSONSpan) -> UnsafeBufferPointer<UInt8>? {
         let inner = UnsafeBufferPointer(rebasing: bytes[(span.start + 1)..<(span.end - 1)])
-        return inner.contains(UInt8(ascii: "\\")) ? nil : inner
+        guard let base = inner.baseAddress, !inner.isEmpty else { return inner }
+        return memchr(base, Int32(UInt8(ascii: "\\")), inner.count) == nil ? inner : nil
     }
 
     /// The decoded text of a validated string span.
