@@ -39,11 +39,12 @@ public enum GraphSimulatorServer {
         } else {
             throw StartError(description: "refusing to listen on '\(host)': graph-sim serves loopback (127.0.0.0/8) only")
         }
-        let server = HTTPServer(address: try .inet(ip4: ip, port: port), timeout: 120, logger: .disabled)
+        let arrivals = RequestArrivals(wrapping: HTTPServer.defaultPool())
+        let server = HTTPServer(address: try .inet(ip4: ip, port: port), timeout: 120, pool: arrivals, logger: .disabled)
         let stopper = ShutdownSignal()
         let pause = RequestPause()
         await server.appendRoute("*") { request in
-            try await respond(to: request, simulator: simulator, pause: pause, stopper: stopper, log: log)
+            try await respond(to: request, simulator: simulator, arrivals: arrivals, pause: pause, stopper: stopper, log: log)
         }
         let task = Task { try await server.run() }
         do {
@@ -64,12 +65,13 @@ public enum GraphSimulatorServer {
         return running
     }
 
-    private static func respond(to request: HTTPRequest, simulator: GraphSimulator, pause: RequestPause, stopper: ShutdownSignal,
-                                log: (@Sendable (String) -> Void)?) async throws -> HTTPResponse {
-        var started = ContinuousClock.now
+    private static func respond(to request: HTTPRequest, simulator: GraphSimulator, arrivals: RequestArrivals, pause: RequestPause,
+                                stopper: ShutdownSignal, log: (@Sendable (String) -> Void)?) async throws -> HTTPResponse {
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
         let body = [UInt8](try await request.bodyData)
+        // The request arrived when its first bytes did (or, when it was waiting to be read, now).
+        var started = arrivals.take(request.remoteAddress) ?? ContinuousClock.now
         let simRequest = SimRequest(method: request.method.rawValue, path: request.path,
                                     query: request.query.map { (name: $0.name, value: $0.value) }, headers: headers, body: body)
         // A held request's response time starts when it is let go.
