@@ -119,6 +119,11 @@ package final class InMemoryDirectory: SyncLedger {
         state.withLock { $0.verifications[domain] = verified }
     }
 
+    package func storedCursors(tenantID: UUID) async throws -> [DirectoryResource: SyncCursor]? {
+        let stored = state.withLock { $0.cursors }
+        return Dictionary(uniqueKeysWithValues: DirectoryResource.allCases.map { ($0, stored[$0] ?? SyncCursor()) })
+    }
+
     package func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
                                              _ body: (any RoundStore) async throws -> T) async throws -> T {
         try await body(Store(directory: self, resource: resource, table: schema[resource]))

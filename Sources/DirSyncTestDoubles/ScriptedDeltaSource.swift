@@ -32,8 +32,9 @@ package final class ScriptedDeltaSource: DeltaSource {
                  failAt: Int? = nil, failOnceAt: Int? = nil,
                  nextLinkOf: (Int) -> String = { ScriptedDeltaSource.link($0 + 1) }, readWaitsForNextRequest: Bool = false,
                  domains: [GraphDomain] = [GraphDomain(name: "a.example", isVerified: true, supportedServices: ["Email"])],
-                 holdsRequests: Bool = false) {
+                 holdsRequests: Bool = false, holdsDomains: Bool = false) {
         self.resource = resource
+        self.holdsDomains = holdsDomains
         self.tenantDomains = domains
         self.readWaitsForNextRequest = readWaitsForNextRequest
         self.holdsRequests = holdsRequests
@@ -66,7 +67,8 @@ package final class ScriptedDeltaSource: DeltaSource {
 
     package static func link(_ index: Int) -> String { "https://graph.example/users/delta?page=\(index)" }
 
-    /// What happened, in order: `fetch N` when page N was requested, `read N` when its objects were read.
+    /// What happened, in order: `fetch N` when page N was requested, `read N` when its objects were
+    /// read, `domains` when the domain list was asked for.
     package var log: [String] { events.events }
 
     /// Waits until the events in ``log`` satisfy `condition`.
@@ -171,5 +173,19 @@ package final class ScriptedDeltaSource: DeltaSource {
     /// The tenant's domains, as scripted.
     package let tenantDomains: [GraphDomain]
 
-    package func domains() async throws -> [GraphDomain] { tenantDomains }
+    /// Whether the domain list waits for ``releaseDomains()`` before it is answered.
+    package let holdsDomains: Bool
+    private let domainsGate = Gate()
+
+    /// Lets the held domain list be answered.
+    package func releaseDomains() {
+        domainsGate.open()
+    }
+
+    /// Logs `domains` when the list is asked for.
+    package func domains() async throws -> [GraphDomain] {
+        events.record("domains")
+        if holdsDomains { try await domainsGate.wait(for: "the test to release the domain list") }
+        return tenantDomains
+    }
 }

@@ -287,3 +287,29 @@ public struct RoundMachine: Sendable {
         return .finish(final)
     }
 }
+
+extension RoundMachine {
+    /// The link a run's rounds of `resource` will fetch first, as far as the stored cursor tells:
+    /// the machine started on `cursor`, taken through the steps that only record (the round's start,
+    /// its progress) to its first fetch. `nil` when the first step needs the store's answer (a halted
+    /// round's deletions), and on a first sync a parallel first load may take over, which the cursor
+    /// cannot tell (the rounds then continue from the load's links).
+    ///
+    /// A guess made before the run's bookkeeping: the round that later starts on the cursor it reads
+    /// then uses an answer fetched for this link only if it asks for exactly this link.
+    public static func firstRequest(resource: DirectoryResource, options: RoundOptions, initialLink: String, selection: [String],
+                                    cursor: SyncCursor, now: Date) -> String? {
+        let firstSync = cursor.deltaLink == nil && cursor.nextLink == nil && cursor.pendingDeltaLink == nil
+        guard !firstSync || options.firstLoad == .delta else { return nil }
+        var machine = RoundMachine(resource: resource, options: options, initialLink: initialLink, selection: selection)
+        var action = machine.start(cursor: cursor, now: now)
+        while true {
+            switch action {
+            case .startRound: action = machine.roundStarted()
+            case .beginProgress: action = machine.progressBegun()
+            case .fetch(let link, _): return link
+            default: return nil
+            }
+        }
+    }
+}

@@ -95,6 +95,10 @@ public struct TenantSync: Sendable {
         logger[metadataKey: "tenant.id"] = "\(request.tenantID.uuidString.lowercased())"
         var machine = TenantMachine(request: request, startedAt: time.now())
         var holdsLock = false
+        let firstRequests = FirstRequests()
+        defer { firstRequests.dropUntaken() }
+        // Throttled responses count from the first request of the tenant's rounds, sent ahead or not.
+        var throttledBefore: Int?
         do {
             var action = machine.start()
             while true {
@@ -108,6 +112,8 @@ public struct TenantSync: Sendable {
                     if abandoned > 0 { logger.warning("earlier run ended without finishing; marked interrupted", metadata: ["runs": "\(abandoned)"]) }
                     action = machine.abandonedRunsMarked(abandoned, now: time.now())
                 case .readTenantDomains:
+                    throttledBefore = throttledCount()
+                    await sendFirstRequests(request, into: firstRequests, logger: logger)
                     do {
                         action = machine.tenantDomainsRead(try await source.domains(), now: time.now())
                     } catch {
@@ -127,6 +133,8 @@ public struct TenantSync: Sendable {
                 case .firstLoad(let options):
                     do {
                         let report = try await firstLoad(request.tenantID, options: options, logger: logger)
+                        // The rounds continue from the load's links: answers fetched ahead are not theirs.
+                        if report.outcome == .loaded { firstRequests.dropUntaken() }
                         action = machine.firstLoadFinished(report, now: time.now())
                     } catch {
                         let failure = SyncFailure.classify(error)
@@ -134,8 +142,10 @@ public struct TenantSync: Sendable {
                         action = machine.firstLoadFailed(error, now: time.now())
                     }
                 case .runRounds(let options):
-                    let before = throttledCount()
-                    let outcomes = await runRounds(request.tenantID, options: options, logger: logger, progress: progress)
+                    let before = throttledBefore ?? throttledCount()
+                    let outcomes = await runRounds(request.tenantID, options: options, source: SourceWithFirstRequests(source: source, firstRequests: firstRequests),
+                                                   logger: logger, progress: progress)
+                    firstRequests.dropUntaken()
                     action = machine.roundsFinished(outcomes, throttled: throttledCount() - before, now: time.now())
                 case .finishRunRecord(let runID, let result):
                     try await ledger.finishRun(runID, result: result)
@@ -166,8 +176,28 @@ public struct TenantSync: Sendable {
         return report ?? FirstLoadReport(outcome: .notParallel)
     }
 
+    /// Sends each resource's first delta request ahead (``FirstRequests``), where the stored cursors
+    /// tell which it will be. Only a guess: when the cursors cannot be read here, nothing is sent and
+    /// the rounds ask for themselves.
+    private func sendFirstRequests(_ request: TenantSyncRequest, into firstRequests: FirstRequests, logger: Logger) async {
+        let cursors: [DirectoryResource: SyncCursor]?
+        do {
+            cursors = try await ledger.storedCursors(tenantID: request.tenantID)
+        } catch {
+            logger.debug("stored cursors unreadable; the rounds send their first requests themselves", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let cursors else { return }
+        let now = time.now()
+        for (resource, cursor) in cursors.sorted(by: { $0.key < $1.key }) {
+            guard let link = RoundMachine.firstRequest(resource: resource, options: request.options, initialLink: source.initialDeltaURL(resource),
+                                                       selection: source.selectedProperties(resource), cursor: cursor, now: now) else { continue }
+            firstRequests.send(resource, link: link, to: source)
+        }
+    }
+
     /// Each resource's rounds on a session of its own, side by side.
-    private func runRounds(_ tenantID: UUID, options: RoundOptions, logger: Logger,
+    private func runRounds(_ tenantID: UUID, options: RoundOptions, source: any DeltaSource, logger: Logger,
                            progress: @escaping @Sendable (RoundReport) -> Void) async -> [(DirectoryResource, Result<RoundReport, any Error>)] {
         await withTaskGroup(of: (DirectoryResource, Result<RoundReport, any Error>).self) { group in
             for resource in DirectoryResource.allCases {

@@ -17,6 +17,11 @@ public protocol SyncLedger: Sendable {
     func storeTenantDomains(tenantID: UUID, domains: [GraphDomain]) async throws
     /// Stores the outcome of checking that a domain is verified in its tenant.
     func recordVerification(domain: String, verified: Bool, problem: String?) async throws
+    /// The tenant's stored round cursors, one per resource (an empty cursor where none is stored);
+    /// `nil` when this ledger cannot read them. A run guesses its rounds' first requests from them
+    /// (``RoundMachine/firstRequest(resource:options:initialLink:selection:cursor:now:)``); each round
+    /// still reads its own cursor through its store.
+    func storedCursors(tenantID: UUID) async throws -> [DirectoryResource: SyncCursor]?
     /// Runs `body` with a round store for one resource, on a session of its own that is closed when
     /// `body` ends.
     func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
@@ -27,6 +32,10 @@ public protocol SyncLedger: Sendable {
 }
 
 extension SyncLedger {
+    public func storedCursors(tenantID: UUID) async throws -> [DirectoryResource: SyncCursor]? {
+        nil
+    }
+
     public func withFirstLoadStore<T: Sendable>(tenantID: UUID, runID: Int64?, _ body: (any FirstLoadStore) async throws -> T) async throws -> T? {
         nil
     }

@@ -113,6 +113,14 @@ public final class PostgresSyncLedger: SyncLedger {
             """, name: "record domain verification")
     }
 
+    public func storedCursors(tenantID: UUID) async throws -> [DirectoryResource: SyncCursor]? {
+        var cursors: [DirectoryResource: SyncCursor] = [:]
+        for resource in DirectoryResource.allCases {
+            cursors[resource] = try await RoundCursorRows(tenantID: tenantID, resource: resource, runID: nil).read(on: connection)
+        }
+        return cursors
+    }
+
     public func withRoundStore<T: Sendable>(tenantID: UUID, resource: DirectoryResource, runID: Int64?,
                                             _ body: (any RoundStore) async throws -> T) async throws -> T {
         try await PostgresConnection.withConnection(configuration, logger: logger, profiler: connection.profiler) { session in

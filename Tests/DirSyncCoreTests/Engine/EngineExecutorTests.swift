@@ -131,4 +131,43 @@ struct EngineExecutorTests {
         #expect(!directory.snapshot.locked)
         #expect(directory.live(.users).count == 18)
     }
+
+    @Test("a tenant's rounds send their first requests while its domains are read, and take those answers instead of asking again")
+    func firstRequestsGoOutWithTheDomainRead() async throws {
+        let clock = ManualClock()
+        let directory = InMemoryDirectory(clock: clock)
+        let source = ScriptedDeltaSource(pages: Self.firstRound(), holdsDomains: true)
+        let sync = TenantSync(ledger: directory, source: source, time: clock, logger: Self.logger)
+        var options = RoundOptions()
+        options.firstLoad = .delta
+        let request = TenantSyncRequest(tenantID: Self.tenant, domains: [DomainRecord(domain: "a.example", tenantID: Self.tenant, verifiedAt: clock.now())],
+                                        options: options)
+        let run = Task { try await sync.run(request) }
+        // Every resource's first page is asked for while the domain list is still unanswered.
+        try await source.waitForLog("each resource's first request before the domain list is answered") { log in
+            log.contains("domains") && log.filter { $0 == "fetch 0" }.count == DirectoryResource.allCases.count
+        }
+        #expect(directory.snapshot.commits == 0)
+        source.releaseDomains()
+        let result = try await run.value
+        #expect(result.state == .succeeded)
+        #expect(source.fetchedLinks.filter { $0 == ScriptedDeltaSource.link(0) }.count == DirectoryResource.allCases.count)
+        #expect(directory.live(.users).count == 18)
+    }
+
+    @Test("a tenant whose new domain it has not verified writes nothing, though its first requests went out")
+    func unverifiedDomainWritesNothingFetchedAhead() async throws {
+        let clock = ManualClock()
+        let directory = InMemoryDirectory(clock: clock)
+        let source = ScriptedDeltaSource(pages: Self.firstRound(), domains: [GraphDomain(name: "a.example", isVerified: false)])
+        let sync = TenantSync(ledger: directory, source: source, time: clock, logger: Self.logger)
+        var options = RoundOptions()
+        options.firstLoad = .delta
+        let result = try await sync.run(TenantSyncRequest(tenantID: Self.tenant, domains: [DomainRecord(domain: "a.example", tenantID: Self.tenant)],
+                                                          options: options))
+        #expect(result.state == .failed && result.failure?.kind == .domainNotVerified)
+        #expect(directory.live(.users).isEmpty && directory.snapshot.cursors.isEmpty)
+        #expect(!directory.snapshot.locked)
+    }
+
 }

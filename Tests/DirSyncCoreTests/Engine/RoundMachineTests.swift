@@ -313,4 +313,37 @@ struct RoundMachineTests {
         ])
         #expect(machine.report?.start == .resync)
     }
+
+    static func withFirstLoad(_ setting: FirstLoadSetting) -> RoundOptions {
+        var options = RoundOptions()
+        options.firstLoad = setting
+        return options
+    }
+
+    @Test("the first request is guessed from the stored cursor alone: the link the round will fetch, or none when the store or a first load decides",
+          arguments: [
+            // (cursor, options, expected link)
+            (SyncCursor(deltaLink: "d0", deltaLinkAt: now.addingTimeInterval(-3600), selectedProperties: selection), RoundOptions(), "d0"),
+            (SyncCursor(deltaLink: "d0", deltaLinkAt: now.addingTimeInterval(-8 * 24 * 3600), selectedProperties: selection), RoundOptions(), initial),
+            (SyncCursor(deltaLink: "d0", deltaLinkAt: now, selectedProperties: selection), RoundOptions(forceFull: true), initial),
+            (SyncCursor(deltaLink: "d0", deltaLinkAt: now, selectedProperties: ["id"]), RoundOptions(), initial),
+            (SyncCursor(deltaLink: "old", deltaLinkAt: now, roundMode: .full, nextLink: "n7", roundID: 7, roundPages: 7, selectedProperties: selection), RoundOptions(), "n7"),
+            (SyncCursor(deltaLink: "d0", deltaLinkAt: now, pendingDeltaLink: "held", selectedProperties: selection), RoundOptions(), nil),
+            (SyncCursor(), withFirstLoad(.delta), initial),
+            (SyncCursor(), RoundOptions(), nil),
+            (SyncCursor(), withFirstLoad(.parallel), nil),
+          ] as [(SyncCursor, RoundOptions, String?)])
+    func firstRequestGuess(cursor: SyncCursor, options: RoundOptions, expected: String?) {
+        let guess = RoundMachine.firstRequest(resource: .users, options: options, initialLink: Self.initial, selection: Self.selection, cursor: cursor, now: Self.now)
+        #expect(guess == expected)
+        // Where there is a guess, it is what the machine itself fetches first.
+        guard let guess else { return }
+        var machine = RoundMachine(resource: .users, options: options, initialLink: Self.initial, selection: Self.selection)
+        var action = machine.start(cursor: cursor, now: Self.now)
+        if case .startRound = action { action = machine.roundStarted() }
+        if case .beginProgress = action { action = machine.progressBegun() }
+        guard case .fetch(let link, _) = action else { Issue.record("expected a fetch, got \(action)"); return }
+        #expect(link == guess)
+    }
+
 }
