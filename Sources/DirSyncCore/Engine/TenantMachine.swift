@@ -194,7 +194,8 @@ public struct TenantMachine: Sendable {
     /// Every resource's rounds ended.
     /// - Parameters:
     ///   - outcomes: each resource's report, or the error that ended its rounds.
-    ///   - throttled: responses Graph throttled during the rounds.
+    ///   - throttled: responses Graph throttled from the run's domain read (and the rounds' first requests
+    ///     sent alongside it) to the rounds' end.
     public mutating func roundsFinished(_ outcomes: [(DirectoryResource, Result<RoundReport, any Error>)], throttled: Int, now: Date) -> Action {
         precondition(state == .running)
         result.throttled = throttled

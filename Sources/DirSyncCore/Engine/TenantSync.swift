@@ -66,8 +66,9 @@ public struct TenantSyncResult: Sendable, Equatable {
 }
 
 /// Carries out a ``TenantMachine``'s actions for one tenant: the ledger (lock, run records, domain
-/// verification), the delta source, and the resources' rounds run side by side. The tenant's lock
-/// is released on every path once taken.
+/// verification), the delta source, and the resources' rounds run side by side. The rounds' first
+/// requests go out with the domain read (``FirstRequests``). The tenant's lock is released on every
+/// path once taken.
 public struct TenantSync: Sendable {
     let ledger: any SyncLedger
     let source: any DeltaSource
