@@ -5,7 +5,7 @@ import Synchronization
 /// When each connection's request began to arrive, so injected latency counts from there.
 ///
 /// The server reads a request's head through an async byte sequence before the handler runs: on a
-/// busy 2-core machine that parsing took about a millisecond for a delta request with its
+/// busy 2-core machine that parsing took about half a millisecond for a delta request with its
 /// kilobyte-long skiptoken, time a client saw on top of the injected latency. This pool wraps the
 /// server's own and notes the moment a connection's socket turns readable after the server had read
 /// everything before it, which is the moment the next request's first bytes arrived: a client sends
@@ -13,12 +13,14 @@ import Synchronization
 /// moment (once) as the request's start.
 ///
 /// A request whose bytes were already waiting when the server came to read them leaves no mark, and
-/// its latency counts from the handler's start, as without this pool. Marks of connections that
-/// closed without another request are dropped once they are a minute old.
+/// its latency counts from the handler's start, as without this pool. A connection that closes leaves
+/// a mark (its socket turned readable for the end of stream): marks are taken only while a few
+/// seconds old, so a later connection from the same port cannot take a stale one, and old ones are
+/// dropped.
 final class RequestArrivals: AsyncSocketPool {
     private let inner: any AsyncSocketPool
     private let marks = Mutex<[HTTPRequest.Address: ContinuousClock.Instant]>([:])
-    private static let staleAfter = Duration.seconds(60)
+    private static let staleAfter = Duration.seconds(5)
 
     init(wrapping inner: any AsyncSocketPool) {
         self.inner = inner
@@ -47,7 +49,7 @@ final class RequestArrivals: AsyncSocketPool {
     /// When the request from `address` began to arrive, if the server waited for it; each mark is
     /// handed out once.
     func take(_ address: HTTPRequest.Address?) -> ContinuousClock.Instant? {
-        guard let address else { return nil }
-        return marks.withLock { $0.removeValue(forKey: address) }
+        guard let address, let mark = marks.withLock({ $0.removeValue(forKey: address) }) else { return nil }
+        return ContinuousClock.now - mark < Self.staleAfter ? mark : nil
     }
 }

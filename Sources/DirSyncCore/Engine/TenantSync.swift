@@ -98,7 +98,7 @@ public struct TenantSync: Sendable {
         var holdsLock = false
         let firstRequests = FirstRequests()
         defer { firstRequests.dropUntaken() }
-        // Throttled responses count from the first request of the tenant's rounds, sent ahead or not.
+        // Throttled responses count from the domain read on, the rounds' first requests going out with it.
         var throttledBefore: Int?
         do {
             var action = machine.start()
