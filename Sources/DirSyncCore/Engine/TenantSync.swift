@@ -185,7 +185,9 @@ public struct TenantSync: Sendable {
         do {
             cursors = try await ledger.storedCursors(tenantID: request.tenantID)
         } catch {
-            logger.debug("stored cursors unreadable; the rounds send their first requests themselves", metadata: ["error": "\(error)"])
+            let failure = SyncFailure.classify(error)
+            logger.debug("stored cursors unreadable; the rounds send their first requests themselves",
+                         metadata: ["error.class": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
             return
         }
         guard let cursors else { return }
